@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { eventType, isoTimestamp } from './events.js';
+
+/**
+ * Every message that crosses a Kafka topic, each with a schema version `v`. Consumers decode with
+ * `decodeMessage`, which never throws: it returns the reason a record is unusable so the caller can
+ * dead-letter or skip it.
+ */
+
+const accountId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+
+/** What telephony/agent systems produce to `telephony.events.raw` (key: account id). */
+export const rawTelephonyEvent = z.object({
+  event: z.string().min(1).max(64),
+  timestamp: isoTimestamp,
+  account_id: accountId,
+  data: z.record(z.string(), z.unknown()),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, _ . : or -')
+    .optional(),
+});
+export type RawTelephonyEvent = z.infer<typeof rawTelephonyEvent>;
+
+/** A validated event on `events.<type>` (key: account id). `data` holds only contract fields. */
+export const validatedEventMessage = z.object({
+  v: z.literal(1),
+  event_id: z.string(),
+  account_id: accountId,
+  event: eventType,
+  timestamp: isoTimestamp,
+  data: z.record(z.string(), z.unknown()),
+  received_at: isoTimestamp,
+});
+export type ValidatedEventMessage = z.infer<typeof validatedEventMessage>;
+
+export const SUBSCRIPTION_STATUSES = ['active', 'disabled'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+/** Full current state of a webhook on the compacted `webhooks.subscriptions` (key: its id). */
+export const subscriptionSnapshot = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  account_id: accountId,
+  url: z.string(),
+  events: z.array(eventType),
+  status: z.enum(SUBSCRIPTION_STATUSES),
+  /** SecretBox ciphertext, additional data = subscription id. */
+  secret_encrypted: z.string(),
+  version: z.number().int().positive(),
+  disabled_reason: z.string().nullable().optional(),
+  updated_at: isoTimestamp,
+});
+export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
+
+export const attemptSummary = z.object({
+  attempt: z.number().int().positive(),
+  attempted_at: isoTimestamp,
+  outcome: z.enum(['succeeded', 'failed', 'skipped']),
+  status_code: z.number().int().nullable().optional(),
+  error_class: z.string().nullable().optional(),
+  error_message: z.string().nullable().optional(),
+  duration_ms: z.number().nonnegative(),
+});
+export type AttemptSummary = z.infer<typeof attemptSummary>;
+
+/**
+ * One delivery (event × subscription) due for its attempt `attempt`. Carries everything an attempt
+ * needs (url, encrypted secret, the exact body), so no attempt needs a database. On
+ * `webhooks.deliveries` and on the retry tier topics (key: subscription id).
+ */
+export const deliveryJob = z.object({
+  v: z.literal(1),
+  delivery_id: z.string(),
+  event_id: z.string(),
+  event_type: eventType,
+  account_id: accountId,
+  subscription_id: z.string(),
+  url: z.string(),
+  secret_encrypted: z.string(),
+  /** The exact body bytes (UTF-8) that are signed and POSTed. */
+  body: z.string(),
+  attempt: z.number().int().min(1),
+  /** When this attempt is due (ms since epoch); the retry scheduler holds the job until then. */
+  due_at: z.number().int().nonnegative(),
+  created_at: isoTimestamp,
+  /** Set on manual redeliveries from the API. */
+  manual: z.boolean().optional(),
+  previous_attempts: z.array(attemptSummary).default([]),
+});
+export type DeliveryJob = z.infer<typeof deliveryJob>;
+
+export const ERROR_CLASSES = [
+  'http_status',
+  'timeout',
+  'connection_refused',
+  'connection_reset',
+  'dns',
+  'tls',
+  'blocked_target',
+  'response_too_large',
+  'network',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** The outcome of one attempt, on `webhooks.attempts` (key: subscription id). */
+export const attemptRecord = z.object({
+  v: z.literal(1),
+  attempt_id: z.string(),
+  delivery_id: z.string(),
+  event_id: z.string(),
+  event_type: eventType,
+  account_id: accountId,
+  subscription_id: z.string(),
+  url: z.string(),
+  attempt: z.number().int().min(1),
+  outcome: z.enum(['succeeded', 'failed', 'skipped']),
+  status_code: z.number().int().nullable(),
+  error_class: z.enum(ERROR_CLASSES).nullable(),
+  error_message: z.string().nullable(),
+  duration_ms: z.number().nonnegative(),
+  response_excerpt: z.string().nullable(),
+  attempted_at: isoTimestamp,
+  /** When the next attempt is due (ms since epoch), null when none follows. */
+  next_attempt_at: z.number().int().nullable(),
+  manual: z.boolean().optional(),
+});
+export type AttemptRecord = z.infer<typeof attemptRecord>;
+
+/** A delivery whose last attempt failed, on `webhooks.exhausted` (key: subscription id). */
+export const exhaustedDelivery = z.object({
+  v: z.literal(1),
+  delivery_id: z.string(),
+  event_id: z.string(),
+  event_type: eventType,
+  account_id: accountId,
+  subscription_id: z.string(),
+  url: z.string(),
+  attempts: z.array(attemptSummary).min(1),
+  exhausted_at: isoTimestamp,
+});
+export type ExhaustedDelivery = z.infer<typeof exhaustedDelivery>;
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Parses JSON bytes against a schema; never throws. The reason names each failing field. */
+export function decodeMessage<T>(schema: z.ZodType<T>, bytes: Buffer | string | null | undefined): DecodeResult<T> {
+  if (bytes === null || bytes === undefined) return { ok: false, reason: 'empty message value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, reason: describeIssues(parsed.error) };
+}
+
+/** `data.from: Invalid E.164 number; data.status: Invalid option …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function encodeMessage(value: unknown): string {
+  return JSON.stringify(value);
+}

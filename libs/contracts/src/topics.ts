@@ -1,0 +1,75 @@
+/**
+ * Every Kafka topic of the platform, in one place. Names are the wire contract between the apps;
+ * specs (partitions, retention, compaction) are declared once here and applied by `ensureTopics`.
+ */
+export const TOPICS = {
+  /** Raw telephony/agent events, `{event, timestamp, account_id, data, id?}`, key: account id. */
+  telephonyRaw: 'telephony.events.raw',
+  /** Raw events that failed validation, original bytes plus the reason in headers. */
+  telephonyDlq: 'telephony.events.dlq',
+  /** Validated events, one topic per event type, key: account id. */
+  callStarted: 'events.call.started',
+  callEnded: 'events.call.ended',
+  appointmentCreated: 'events.appointment.created',
+  /** Compacted changelog of subscription snapshots, key: subscription id, tombstone after delete. */
+  subscriptions: 'webhooks.subscriptions',
+  /** Delivery jobs due now (attempt 1 from fan-out, later attempts from the retry scheduler). */
+  deliveries: 'webhooks.deliveries',
+  /** The outcome of every attempt. */
+  attempts: 'webhooks.attempts',
+  /** Deliveries whose last attempt failed. */
+  exhausted: 'webhooks.exhausted',
+  /** Messages our own consumers could not process (poison messages), with the reason. */
+  internalDlq: 'webhooks.dlq',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS] | RetryTierTopic;
+
+/** Retry tier topics: `webhooks.retry.2` … `webhooks.retry.5`, one per attempt number, one constant delay each. */
+export type RetryTierTopic = `webhooks.retry.${number}`;
+export const RETRY_TIER_ATTEMPTS = [2, 3, 4, 5] as const;
+export function retryTierTopic(attempt: number): RetryTierTopic {
+  if (!Number.isInteger(attempt) || attempt < 2) throw new RangeError(`no retry tier for attempt ${attempt}`);
+  return `webhooks.retry.${attempt}`;
+}
+
+export const EVENT_TOPICS = {
+  'call.started': TOPICS.callStarted,
+  'call.ended': TOPICS.callEnded,
+  'appointment.created': TOPICS.appointmentCreated,
+} as const;
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Kafka topic configs (cleanup.policy, retention.ms, …). */
+  config: Record<string, string>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const retention = (ms: number) => ({ 'retention.ms': String(ms) });
+
+/**
+ * Declarations of every topic. Retention of the retry tiers comfortably exceeds the longest
+ * delay (2 h) so a scheduler that is down for days still finds its parked deliveries.
+ */
+export function topicSpecs(partitions = Number(process.env.KAFKA_PARTITIONS ?? 6)): TopicSpec[] {
+  const p = Number.isInteger(partitions) && partitions > 0 ? partitions : 6;
+  return [
+    { name: TOPICS.telephonyRaw, partitions: p, config: retention(7 * DAY_MS) },
+    { name: TOPICS.telephonyDlq, partitions: 1, config: retention(30 * DAY_MS) },
+    { name: TOPICS.callStarted, partitions: p, config: retention(7 * DAY_MS) },
+    { name: TOPICS.callEnded, partitions: p, config: retention(7 * DAY_MS) },
+    { name: TOPICS.appointmentCreated, partitions: p, config: retention(7 * DAY_MS) },
+    {
+      name: TOPICS.subscriptions,
+      partitions: p,
+      config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'delete.retention.ms': String(DAY_MS) },
+    },
+    { name: TOPICS.deliveries, partitions: p, config: retention(7 * DAY_MS) },
+    { name: TOPICS.attempts, partitions: p, config: retention(30 * DAY_MS) },
+    { name: TOPICS.exhausted, partitions: p, config: retention(30 * DAY_MS) },
+    { name: TOPICS.internalDlq, partitions: 1, config: retention(30 * DAY_MS) },
+    ...RETRY_TIER_ATTEMPTS.map((a) => ({ name: retryTierTopic(a), partitions: p, config: retention(7 * DAY_MS) })),
+  ];
+}
