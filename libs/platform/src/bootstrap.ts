@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError } from '@odis/config';
+
+export interface BootstrapOptions {
+  service: string;
+  port: number;
+  host?: string;
+  logLevel?: LogLevel;
+  /** Runs after the app is created and before it listens (middleware, swagger, transports). */
+  configure?: (app: INestApplication) => void | Promise<void>;
+}
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * Creates, configures and starts one service. Configuration errors stop it at once with the
+ * message naming the setting (exit code 78, EX_CONFIG); everything else that needs an outside
+ * service connects in the background and is reported on `/ready`.
+ */
+export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<INestApplication> {
+  const level = options.logLevel ?? 'log';
+  const app = await NestFactory.create(module as never, {
+    logger: LEVELS.slice(0, LEVELS.indexOf(level) + 1),
+    bufferLogs: false,
+  });
+  app.enableShutdownHooks();
+  await options.configure?.(app);
+  await app.listen(options.port, options.host ?? '0.0.0.0');
+  new Logger(options.service).log(`${options.service} listening on ${await app.getUrl()}`);
+  return app;
+}
+
+/** Wraps a service's main(): a ConfigError prints its message and exits 78, other errors exit 1. */
+export function runMain(service: string, main: () => Promise<unknown>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(78);
+    }
+    process.stderr.write(`${service}: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
