@@ -1,0 +1,49 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** Read model of a webhook subscription: a projection of its event stream, written with each event. */
+@Entity({ name: 'subscriptions' })
+@Index(['accountId', 'createdAt', 'id'])
+export class SubscriptionEntity {
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId: string;
+
+  @Column({ type: 'text' })
+  url: string;
+
+  @Column({ type: 'text', array: true })
+  events: string[];
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  /** SecretBox ciphertext (AES-256-GCM); never the plaintext. */
+  @Column({ name: 'secret_encrypted', type: 'text' })
+  secretEncrypted: string;
+
+  @Column({ name: 'secret_hint', type: 'text' })
+  secretHint: string;
+
+  @Column({ type: 'text' })
+  status: 'active' | 'disabled';
+
+  @Column({ name: 'disabled_reason', type: 'text', nullable: true })
+  disabledReason: string | null;
+
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt: Date | null;
+
+  @Column({ type: 'int' })
+  version: number;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+}
