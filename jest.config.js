@@ -15,7 +15,7 @@ const swc = [
 ];
 
 const aliases = {
-  '^@odis/(contracts|messaging|persistence|config|platform|receiver-kit|testing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@odis/(contracts|messaging|persistence|config|platform|receiver-kit|testing|subscriptions)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 

@@ -6,3 +6,4 @@ export * from './entities/outbox.entity.js';
 export * from './entities/notification-log.entity.js';
 export * from './entities/delivery-attempt.entity.js';
 export * from './data-source.js';
+export * from './database.module.js';

@@ -1,0 +1,5 @@
+export * from './subscription.events.js';
+export * from './subscription.store.js';
+export * from './account.directory.js';
+export * from './errors.js';
+export * from './subscriptions.module.js';

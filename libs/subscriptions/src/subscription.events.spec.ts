@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { applySubscriptionEvent, decideChanges, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
+
+const at = new Date('2026-01-01T00:00:00Z');
+const meta = (version: number) => ({ id: 'wh_1', accountId: 'acct_1', version, at: new Date(at.getTime() + version * 1000) });
+
+function fold(events: SubscriptionEvent[]): SubscriptionState {
+  return events.reduce<SubscriptionState | null>((s, e, i) => applySubscriptionEvent(s, e, meta(i + 1)), null)!;
+}
+
+const created: SubscriptionEvent = {
+  type: 'created',
+  data: { url: 'https://a.example/h', events: ['call.started'], description: null, secret_encrypted: 'enc:1', secret_hint: 'cret' },
+};
+
+describe('applySubscriptionEvent', () => {
+  it('folds a whole lifecycle', () => {
+    const s = fold([
+      created,
+      { type: 'updated', data: { events: ['call.started', 'call.ended'] } },
+      { type: 'disabled', data: { reason: '5 failed attempts' } },
+      { type: 'enabled', data: {} },
+      { type: 'secret_rotated', data: { secret_encrypted: 'enc:2', secret_hint: 'abcd' } },
+    ]);
+    expect(s).toMatchObject({ version: 5, status: 'active', disabledReason: null, events: ['call.started', 'call.ended'], secretEncrypted: 'enc:2', secretHint: 'abcd' });
+    expect(s.createdAt).toEqual(meta(1).at);
+    expect(s.updatedAt).toEqual(meta(5).at);
+  });
+
+  it('records why and when it was disabled', () => {
+    const s = fold([created, { type: 'disabled', data: { reason: 'r' } }]);
+    expect(s).toMatchObject({ status: 'disabled', disabledReason: 'r', disabledAt: meta(2).at });
+  });
+
+  it('refuses events on a deleted subscription and a second create', () => {
+    const s = fold([created, { type: 'deleted', data: {} }]);
+    expect(s.deletedAt).toEqual(meta(2).at);
+    expect(() => applySubscriptionEvent(s, { type: 'enabled', data: {} }, meta(3))).toThrow(/deleted/);
+    expect(() => applySubscriptionEvent(fold([created]), created, meta(2))).toThrow(/already exists/);
+  });
+});
+
+describe('decideChanges', () => {
+  const state = fold([created]);
+  it('emits nothing for a no-op PATCH', () => {
+    expect(decideChanges(state, { url: state.url, events: ['call.started'], status: 'active' })).toEqual([]);
+  });
+  it('emits only the changed fields, then status events', () => {
+    expect(decideChanges(state, { url: 'https://b.example/h', events: ['call.started'], status: 'disabled' })).toEqual([
+      { type: 'updated', data: { url: 'https://b.example/h' } },
+      { type: 'disabled', data: { reason: 'disabled by the account' } },
+    ]);
+  });
+  it('re-enables a disabled webhook', () => {
+    const disabled = fold([created, { type: 'disabled', data: { reason: 'x' } }]);
+    expect(decideChanges(disabled, { status: 'active' })).toEqual([{ type: 'enabled', data: {} }]);
+  });
+  it('rotates the secret', () => {
+    expect(decideChanges(state, { secret: { encrypted: 'enc:9', hint: 'wxyz' } })).toEqual([
+      { type: 'secret_rotated', data: { secret_encrypted: 'enc:9', secret_hint: 'wxyz' } },
+    ]);
+  });
+});

@@ -1,0 +1,120 @@
+import type { EventType, SubscriptionStatus } from '@odis/contracts';
+
+/** The changes a webhook subscription goes through; its stream is append-only, one version per event. */
+export type SubscriptionEvent =
+  | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string } }
+  | { type: 'updated'; data: { url?: string; events?: EventType[]; description?: string | null } }
+  | { type: 'secret_rotated'; data: { secret_encrypted: string; secret_hint: string } }
+  | { type: 'disabled'; data: { reason: string } }
+  | { type: 'enabled'; data: Record<string, never> }
+  | { type: 'deleted'; data: Record<string, never> };
+
+export type SubscriptionEventType = SubscriptionEvent['type'];
+
+export interface SubscriptionState {
+  id: string;
+  accountId: string;
+  url: string;
+  events: EventType[];
+  description: string | null;
+  secretEncrypted: string;
+  secretHint: string;
+  status: SubscriptionStatus;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+/** Folds one event into the state (pure). */
+export function applySubscriptionEvent(
+  state: SubscriptionState | null,
+  event: SubscriptionEvent,
+  meta: { id: string; accountId: string; version: number; at: Date },
+): SubscriptionState {
+  if (event.type === 'created') {
+    if (state) throw new Error(`subscription ${meta.id} already exists`);
+    return {
+      id: meta.id,
+      accountId: meta.accountId,
+      url: event.data.url,
+      events: [...event.data.events],
+      description: event.data.description,
+      secretEncrypted: event.data.secret_encrypted,
+      secretHint: event.data.secret_hint,
+      status: 'active',
+      disabledReason: null,
+      disabledAt: null,
+      version: meta.version,
+      createdAt: meta.at,
+      updatedAt: meta.at,
+      deletedAt: null,
+    };
+  }
+  if (!state) throw new Error(`subscription ${meta.id} has no created event`);
+  if (state.deletedAt) throw new Error(`subscription ${meta.id} is deleted`);
+  const next: SubscriptionState = { ...state, version: meta.version, updatedAt: meta.at };
+  switch (event.type) {
+    case 'updated':
+      if (event.data.url !== undefined) next.url = event.data.url;
+      if (event.data.events !== undefined) next.events = [...event.data.events];
+      if (event.data.description !== undefined) next.description = event.data.description;
+      return next;
+    case 'secret_rotated':
+      next.secretEncrypted = event.data.secret_encrypted;
+      next.secretHint = event.data.secret_hint;
+      return next;
+    case 'disabled':
+      next.status = 'disabled';
+      next.disabledReason = event.data.reason;
+      next.disabledAt = meta.at;
+      return next;
+    case 'enabled':
+      next.status = 'active';
+      next.disabledReason = null;
+      next.disabledAt = null;
+      return next;
+    case 'deleted':
+      next.deletedAt = meta.at;
+      return next;
+  }
+}
+
+export interface SubscriptionChanges {
+  url?: string;
+  events?: EventType[];
+  description?: string | null;
+  /** New secret, plaintext already sealed by the caller. */
+  secret?: { encrypted: string; hint: string };
+  status?: SubscriptionStatus;
+}
+
+/**
+ * Turns a PATCH into events: only what actually changes produces an event; a status change to
+ * `disabled` by the customer carries the reason "disabled by the account".
+ */
+export function decideChanges(state: SubscriptionState, changes: SubscriptionChanges): SubscriptionEvent[] {
+  const events: SubscriptionEvent[] = [];
+  const updated: { url?: string; events?: EventType[]; description?: string | null } = {};
+  if (changes.url !== undefined && changes.url !== state.url) updated.url = changes.url;
+  if (changes.events !== undefined && !sameSet(changes.events, state.events)) updated.events = [...new Set(changes.events)];
+  if (changes.description !== undefined && changes.description !== state.description) updated.description = changes.description;
+  if (Object.keys(updated).length) events.push({ type: 'updated', data: updated });
+  if (changes.secret) events.push({ type: 'secret_rotated', data: { secret_encrypted: changes.secret.encrypted, secret_hint: changes.secret.hint } });
+  if (changes.status === 'disabled' && state.status !== 'disabled') events.push({ type: 'disabled', data: { reason: 'disabled by the account' } });
+  if (changes.status === 'active' && state.status !== 'active') events.push({ type: 'enabled', data: {} });
+  return events;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+/** Last four characters of a secret, for display (`…cret`). */
+export function secretHint(secret: string): string {
+  return secret.slice(-4);
+}

@@ -1,0 +1,269 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { newId, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
+import { SubscriptionEntity, SubscriptionEventEntity } from '@odis/persistence';
+import { VersionConflictError, SubscriptionNotFoundError } from './errors.js';
+import { applySubscriptionEvent, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
+
+export const OUTBOX_CHANNEL = 'odis_outbox';
+
+export interface StoredSubscriptionEvent {
+  version: number;
+  type: SubscriptionEvent['type'];
+  data: Record<string, unknown>;
+  actor: string;
+  occurredAt: Date;
+}
+
+export type DisableResult =
+  | { status: 'disabled' | 'already_disabled'; version: number; disabledEventVersion: number; state: SubscriptionState }
+  | { status: 'not_found' }
+  | { status: 'reenabled_since'; version: number; state: SubscriptionState };
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Event-sourced subscriptions: every change appends events to the subscription's stream with the
+ * next versions (unique per stream, so a concurrent writer loses with a conflict), and in the same
+ * transaction projects the read model row and writes the changelog snapshot to the outbox.
+ */
+@Injectable()
+export class SubscriptionStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async create(
+    accountId: string,
+    input: { url: string; events: SubscriptionState['events']; description: string | null; secretEncrypted: string; secretHint: string; id?: string },
+    actor: string,
+  ): Promise<SubscriptionState> {
+    const id = input.id ?? newId('wh');
+    return this.dataSource.transaction(async (em) => {
+      const event: SubscriptionEvent = {
+        type: 'created',
+        data: { url: input.url, events: [...new Set(input.events)], description: input.description, secret_encrypted: input.secretEncrypted, secret_hint: input.secretHint },
+      };
+      const at = new Date();
+      const state = applySubscriptionEvent(null, event, { id, accountId, version: 1, at });
+      await this.appendEvents(em, state, null, [event], actor, at);
+      await em.getRepository(SubscriptionEntity).insert(toRow(state));
+      await this.writeOutbox(em, state);
+      return state;
+    });
+  }
+
+  /**
+   * Applies `decide(current)` as one atomic change. With `expectedVersion` a stale caller gets a
+   * VersionConflictError; without it a concurrent change is retried on the fresh state (the
+   * change is a delta, so nothing is lost).
+   */
+  async change(
+    accountId: string,
+    id: string,
+    decide: (state: SubscriptionState) => SubscriptionEvent[],
+    options: { actor: string; expectedVersion?: number },
+  ): Promise<{ state: SubscriptionState; events: SubscriptionEvent[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction(async (em) => {
+          const current = await this.load(em, accountId, id);
+          if (!current) throw new SubscriptionNotFoundError(id);
+          if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) {
+            throw new VersionConflictError(id, options.expectedVersion, current.version);
+          }
+          const events = decide(current);
+          if (events.length === 0) return { state: current, events };
+          const at = new Date();
+          let next = current;
+          events.forEach((event, i) => {
+            next = applySubscriptionEvent(next, event, { id, accountId, version: current.version + i + 1, at });
+          });
+          await this.appendEvents(em, next, current.version, events, options.actor, at);
+          const update = await em
+            .createQueryBuilder()
+            .update(SubscriptionEntity)
+            .set(toRow(next))
+            .where('id = :id AND version = :version', { id, version: current.version })
+            .execute();
+          if (update.affected !== 1) throw new VersionConflictError(id, current.version, null);
+          await this.writeOutbox(em, next);
+          return { state: next, events };
+        });
+      } catch (err) {
+        const conflict = err instanceof VersionConflictError || (err as { code?: string }).code === UNIQUE_VIOLATION;
+        if (!conflict) throw err;
+        if (options.expectedVersion !== undefined || attempt >= 5) {
+          throw err instanceof VersionConflictError ? err : new VersionConflictError(id, options.expectedVersion ?? null, null);
+        }
+      }
+    }
+  }
+
+  /**
+   * Disables a webhook after its deliveries were exhausted. Idempotent: an already disabled webhook
+   * reports the version of the `disabled` event that disabled it. When the webhook was re-enabled
+   * after `exhaustedAt`, the stale exhaustion is ignored.
+   */
+  async disable(accountId: string, id: string, reason: string, actor: string): Promise<DisableResult> {
+    try {
+      const { state, events } = await this.change(
+        accountId,
+        id,
+        (s) => (s.status === 'disabled' ? [] : [{ type: 'disabled', data: { reason } }]),
+        { actor },
+      );
+      if (events.length === 0) {
+        const last = await this.lastEventOf(id, 'disabled');
+        return { status: 'already_disabled', version: state.version, disabledEventVersion: last ?? state.version, state };
+      }
+      return { status: 'disabled', version: state.version, disabledEventVersion: state.version, state };
+    } catch (err) {
+      if (err instanceof SubscriptionNotFoundError) return { status: 'not_found' };
+      throw err;
+    }
+  }
+
+  /** Like `disable`, but first checks that the webhook was not re-enabled after the exhaustion. */
+  async disableAfterExhaustion(accountId: string, id: string, reason: string, exhaustedAt: Date): Promise<DisableResult> {
+    const current = await this.get(accountId, id);
+    if (!current) return { status: 'not_found' };
+    if (current.status === 'active') {
+      const enabledAt = await this.lastEventTime(id, 'enabled');
+      if (enabledAt && enabledAt > exhaustedAt) return { status: 'reenabled_since', version: current.version, state: current };
+    }
+    return this.disable(accountId, id, reason, 'system:notifier');
+  }
+
+  async get(accountId: string, id: string): Promise<SubscriptionState | null> {
+    return this.load(this.dataSource.manager, accountId, id);
+  }
+
+  /** Cursor pagination in creation order; the cursor is the last item's id. */
+  async list(accountId: string, options: { limit: number; after?: string }): Promise<{ items: SubscriptionState[]; hasMore: boolean }> {
+    const qb = this.dataSource
+      .getRepository(SubscriptionEntity)
+      .createQueryBuilder('s')
+      .where('s.account_id = :accountId AND s.deleted_at IS NULL', { accountId })
+      .orderBy('s.created_at', 'ASC')
+      .addOrderBy('s.id', 'ASC')
+      .limit(options.limit + 1);
+    if (options.after) {
+      qb.andWhere(
+        '(s.created_at, s.id) > (SELECT c.created_at, c.id FROM subscriptions c WHERE c.id = :after AND c.account_id = :accountId)',
+        { after: options.after },
+      );
+    }
+    const rows = await qb.getMany();
+    return { items: rows.slice(0, options.limit).map(fromRow), hasMore: rows.length > options.limit };
+  }
+
+  /** The whole history of a webhook of this account, oldest first (also after deletion). */
+  async history(accountId: string, id: string): Promise<StoredSubscriptionEvent[] | null> {
+    const rows = await this.dataSource.getRepository(SubscriptionEventEntity).find({
+      where: { subscriptionId: id, accountId },
+      order: { version: 'ASC' },
+    });
+    if (rows.length === 0) return null;
+    return rows.map((r) => ({ version: r.version, type: r.type as SubscriptionEvent['type'], data: redact(r.data), actor: r.actor, occurredAt: r.occurredAt }));
+  }
+
+  private async load(em: EntityManager, accountId: string, id: string): Promise<SubscriptionState | null> {
+    const row = await em.getRepository(SubscriptionEntity).findOne({ where: { id, accountId } });
+    return row && !row.deletedAt ? fromRow(row) : null;
+  }
+
+  private async lastEventOf(id: string, type: string): Promise<number | null> {
+    const rows: { version: number | null }[] = await this.dataSource.query(
+      'SELECT max(version) AS version FROM subscription_events WHERE subscription_id = $1 AND type = $2',
+      [id, type],
+    );
+    return rows[0]?.version ?? null;
+  }
+
+  private async lastEventTime(id: string, type: string): Promise<Date | null> {
+    const rows: { at: Date | null }[] = await this.dataSource.query(
+      'SELECT max(occurred_at) AS at FROM subscription_events WHERE subscription_id = $1 AND type = $2',
+      [id, type],
+    );
+    return rows[0]?.at ?? null;
+  }
+
+  private async appendEvents(em: EntityManager, state: SubscriptionState, fromVersion: number | null, events: SubscriptionEvent[], actor: string, at: Date) {
+    const base = fromVersion ?? 0;
+    await em.getRepository(SubscriptionEventEntity).insert(
+      events.map((event, i) => ({
+        subscriptionId: state.id,
+        accountId: state.accountId,
+        version: base + i + 1,
+        type: event.type,
+        data: event.data as never,
+        actor,
+        occurredAt: at,
+      })),
+    );
+  }
+
+  private async writeOutbox(em: EntityManager, state: SubscriptionState): Promise<void> {
+    const payload = state.deletedAt ? null : JSON.stringify(toSnapshot(state));
+    await em.query('INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)', [TOPICS.subscriptions, state.id, payload]);
+    await em.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+  }
+}
+
+/** Secrets never leave the store through history, not even encrypted. */
+function redact(data: Record<string, unknown>): Record<string, unknown> {
+  const { secret_encrypted: _s, ...rest } = data;
+  return rest;
+}
+
+export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
+  return {
+    v: 1,
+    id: state.id,
+    account_id: state.accountId,
+    url: state.url,
+    events: state.events,
+    status: state.status,
+    secret_encrypted: state.secretEncrypted,
+    version: state.version,
+    disabled_reason: state.disabledReason,
+    updated_at: state.updatedAt.toISOString(),
+  };
+}
+
+function toRow(s: SubscriptionState): SubscriptionEntity {
+  return {
+    id: s.id,
+    accountId: s.accountId,
+    url: s.url,
+    events: s.events,
+    description: s.description,
+    secretEncrypted: s.secretEncrypted,
+    secretHint: s.secretHint,
+    status: s.status,
+    disabledReason: s.disabledReason,
+    disabledAt: s.disabledAt,
+    version: s.version,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    deletedAt: s.deletedAt,
+  };
+}
+
+function fromRow(r: SubscriptionEntity): SubscriptionState {
+  return {
+    id: r.id,
+    accountId: r.accountId,
+    url: r.url,
+    events: r.events as SubscriptionState['events'],
+    description: r.description,
+    secretEncrypted: r.secretEncrypted,
+    secretHint: r.secretHint,
+    status: r.status,
+    disabledReason: r.disabledReason,
+    disabledAt: r.disabledAt,
+    version: r.version,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    deletedAt: r.deletedAt,
+  };
+}
