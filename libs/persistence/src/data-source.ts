@@ -31,7 +31,8 @@ export function dataSourceOptions(url: string, overrides: Partial<DataSourceOpti
     migrations: ALL_MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // Expected conflicts (optimistic concurrency) are not errors: query logging only on demand.
+    logging: process.env.DATABASE_LOG === 'true' ? 'all' : false,
     extra: { max: Number(process.env.DATABASE_POOL_SIZE ?? 10) },
     ...overrides,
   } as DataSourceOptions;

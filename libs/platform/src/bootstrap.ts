@@ -8,6 +8,8 @@ export interface BootstrapOptions {
   port: number;
   host?: string;
   logLevel?: LogLevel;
+  /** Extra NestFactory options (e.g. `bodyParser: false` when the app installs its own). */
+  nestOptions?: Record<string, unknown>;
   /** Runs after the app is created and before it listens (middleware, swagger, transports). */
   configure?: (app: INestApplication) => void | Promise<void>;
 }
@@ -24,6 +26,7 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
   const app = await NestFactory.create(module as never, {
     logger: LEVELS.slice(0, LEVELS.indexOf(level) + 1),
     bufferLogs: false,
+    ...options.nestOptions,
   });
   app.enableShutdownHooks();
   await options.configure?.(app);

@@ -1,0 +1,73 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '@odis/persistence';
+import { AccountDirectory } from '@odis/subscriptions';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+}
+
+const USAGE = `usage:
+  accounts create --name "Happy Paws" --email ops@happypaws.example [--json]
+  keys create --account <account id> [--label <label>] [--json]
+  keys revoke --account <account id> --key <key id>`;
+
+/** Operator commands on accounts and API keys. Returns the process exit code. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const [group, action, ...rest] = args;
+  const json = rest.includes('--json');
+  const url = env.DATABASE_URL;
+  if (!group || !action) {
+    io.err(USAGE);
+    return 64;
+  }
+  if (!url) {
+    io.err('DATABASE_URL is required');
+    return 78;
+  }
+  const ds = new DataSource(dataSourceOptions(url, { extra: { max: 2 } }));
+  await ds.initialize();
+  try {
+    const directory = new AccountDirectory(ds);
+    if (group === 'accounts' && action === 'create') {
+      const name = flag(rest, 'name');
+      const email = flag(rest, 'email') ?? null;
+      if (!name) throw new Error('--name is required');
+      if (email !== null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`--email "${email}" is not an email address`);
+      const { account, apiKey, keyId } = await directory.createAccount({ name, email });
+      if (json) io.out(JSON.stringify({ account_id: account.id, api_key: apiKey, key_id: keyId, name, email }));
+      else io.out(`account ${account.id} (${name}) created\nAPI key (shown once): ${apiKey}`);
+      return 0;
+    }
+    if (group === 'keys' && action === 'create') {
+      const accountId = flag(rest, 'account');
+      if (!accountId || !(await directory.findById(accountId))) throw new Error('--account must name an existing account');
+      const { apiKey, keyId } = await directory.createApiKey(accountId, flag(rest, 'label') ?? null);
+      io.out(json ? JSON.stringify({ account_id: accountId, api_key: apiKey, key_id: keyId }) : `key ${keyId}: ${apiKey}`);
+      return 0;
+    }
+    if (group === 'keys' && action === 'revoke') {
+      const accountId = flag(rest, 'account');
+      const keyId = flag(rest, 'key');
+      if (!accountId || !keyId) throw new Error('--account and --key are required');
+      const revoked = await directory.revokeApiKey(accountId, keyId);
+      io.out(revoked ? `key ${keyId} revoked` : `no active key ${keyId} in account ${accountId}`);
+      return revoked ? 0 : 1;
+    }
+    io.err(USAGE);
+    return 64;
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await ds.destroy();
+  }
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { loadConfig, settings } from '@odis/config';
+
+export const subscriptionApiSettings = {
+  PORT: settings.port(3000),
+  DATABASE_URL: settings.databaseUrl,
+  KAFKA_BROKERS: settings.kafkaBrokers,
+  SECRET_ENCRYPTION_KEY: settings.encryptionKey,
+  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.optionalEncryptionKey,
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: settings.bool(false),
+  WEBHOOK_EGRESS_IPS: z
+    .string()
+    .optional()
+    .default('52.123.45.67,52.123.45.68')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  API_RATE_LIMIT_PER_SECOND: settings.int(50, 1, 100_000),
+  API_RATE_LIMIT_BURST: settings.int(100, 1, 1_000_000),
+  API_MAX_BODY_BYTES: settings.int(64 * 1024, 1024, 10 * 1024 * 1024),
+  OUTBOX_POLL_MS: settings.int(500, 10, 60_000),
+  LOG_LEVEL: settings.logLevel,
+};
+
+export type SubscriptionApiConfig = ReturnType<typeof loadSubscriptionApiConfig>;
+export const SUBSCRIPTION_API_CONFIG = Symbol('SUBSCRIPTION_API_CONFIG');
+
+export function loadSubscriptionApiConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(subscriptionApiSettings, env);
+}

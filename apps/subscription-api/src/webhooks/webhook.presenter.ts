@@ -1,0 +1,31 @@
+import type { StoredSubscriptionEvent, SubscriptionState } from '@odis/subscriptions';
+
+/** The public representation of a webhook. Never includes the secret (only its last four characters). */
+export function presentWebhook(s: SubscriptionState) {
+  return {
+    id: s.id,
+    object: 'webhook' as const,
+    url: s.url,
+    events: s.events,
+    description: s.description,
+    status: s.status,
+    secret_hint: s.secretHint,
+    disabled_reason: s.disabledReason,
+    disabled_at: s.disabledAt?.toISOString() ?? null,
+    version: s.version,
+    created_at: s.createdAt.toISOString(),
+    updated_at: s.updatedAt.toISOString(),
+  };
+}
+
+export function presentHistoryEvent(subscriptionId: string, e: StoredSubscriptionEvent) {
+  return {
+    object: 'webhook_event' as const,
+    webhook_id: subscriptionId,
+    version: e.version,
+    type: e.type,
+    data: e.data,
+    actor: e.actor,
+    occurred_at: e.occurredAt.toISOString(),
+  };
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { newId, SecretBox } from '@odis/contracts';
+import { checkTargetUrl, type Resolver } from '@odis/platform';
+import { decideChanges, secretHint, SubscriptionStore, type SubscriptionChanges, type SubscriptionState } from '@odis/subscriptions';
+import { ApiError } from '../errors/api-error.js';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
+import type { CreateWebhookBody, UpdateWebhookBody } from './webhook.schemas.js';
+
+export const DNS_RESOLVER = Symbol('DNS_RESOLVER');
+
+/** Webhook use cases of the API; HTTP-free so it is easy to test. */
+@Injectable()
+export class WebhooksService {
+  constructor(
+    private readonly store: SubscriptionStore,
+    private readonly box: SecretBox,
+    @Inject(SUBSCRIPTION_API_CONFIG) private readonly config: SubscriptionApiConfig,
+    @Inject(DNS_RESOLVER) private readonly resolver: Resolver | undefined,
+  ) {}
+
+  async create(accountId: string, body: CreateWebhookBody, actor: string): Promise<{ webhook: SubscriptionState; generatedSecret?: string }> {
+    const url = await this.checkUrl(body.url);
+    const generatedSecret = body.secret === undefined ? randomBytes(32).toString('base64url') : undefined;
+    const secret = body.secret ?? generatedSecret!;
+    const id = newId('wh');
+    const webhook = await this.store.create(
+      accountId,
+      { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret) },
+      actor,
+    );
+    return { webhook, generatedSecret };
+  }
+
+  async update(accountId: string, id: string, body: UpdateWebhookBody, actor: string, expectedVersion?: number): Promise<SubscriptionState> {
+    const changes: SubscriptionChanges = {
+      url: body.url === undefined ? undefined : await this.checkUrl(body.url),
+      events: body.events,
+      description: body.description,
+      status: body.status,
+      secret: body.secret === undefined ? undefined : { encrypted: this.box.encrypt(body.secret, id), hint: secretHint(body.secret) },
+    };
+    const { state } = await this.store.change(accountId, id, (s) => decideChanges(s, changes), { actor, expectedVersion });
+    return state;
+  }
+
+  async remove(accountId: string, id: string, actor: string, expectedVersion?: number): Promise<void> {
+    await this.store.change(accountId, id, () => [{ type: 'deleted', data: {} }], { actor, expectedVersion });
+  }
+
+  async get(accountId: string, id: string): Promise<SubscriptionState> {
+    const webhook = await this.store.get(accountId, id);
+    if (!webhook) throw ApiError.notFound('webhook', id);
+    return webhook;
+  }
+
+  list(accountId: string, limit: number, after?: string) {
+    return this.store.list(accountId, { limit, after });
+  }
+
+  async history(accountId: string, id: string) {
+    const events = await this.store.history(accountId, id);
+    if (!events) throw ApiError.notFound('webhook', id);
+    return events;
+  }
+
+  private async checkUrl(raw: string): Promise<string> {
+    const result = await checkTargetUrl(
+      raw,
+      { allowPrivateTargets: this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: !this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS },
+      this.resolver,
+    );
+    if (!result.ok) throw ApiError.invalidField('url', result.reason);
+    return result.url.toString();
+  }
+}

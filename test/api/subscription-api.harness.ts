@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { DatabaseConnector, dataSourceOptions } from '@odis/persistence';
+import { AccountDirectory } from '@odis/subscriptions';
+import { KafkaRunnerTransport } from '@odis/messaging';
+import { SubscriptionApiModule } from '../../apps/subscription-api/src/app.module.js';
+import { loadSubscriptionApiConfig } from '../../apps/subscription-api/src/config.js';
+import { configureHttp } from '../../apps/subscription-api/src/http-setup.js';
+import { DNS_RESOLVER } from '../../apps/subscription-api/src/webhooks/webhooks.service.js';
+import type { Resolver } from '@odis/platform';
+
+export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the integration tests need the local stack (test/support/global-setup.ts)`);
+  return value;
+}
+
+/** The real subscription-api module, in-process, on a free port, against the real Postgres and Kafka. */
+export async function startSubscriptionApi(env: Record<string, string> = {}, options: { resolver?: Resolver } = {}): Promise<INestApplication> {
+  const config = loadSubscriptionApiConfig({
+    DATABASE_URL: requireEnv('DATABASE_URL'),
+    KAFKA_BROKERS: requireEnv('KAFKA_BROKERS'),
+    SECRET_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    OUTBOX_POLL_MS: '100',
+    API_RATE_LIMIT_PER_SECOND: '1000',
+    API_RATE_LIMIT_BURST: '1000',
+    PORT: '0',
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [SubscriptionApiModule.forRoot(config)] })
+    .overrideProvider(DNS_RESOLVER)
+    .useValue(options.resolver)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false });
+  configureHttp(app, config);
+  if (env.WITH_ATTEMPT_CONSUMER === 'true') {
+    app.connectMicroservice({ strategy: new KafkaRunnerTransport({ clientId: 'subscription-api-test', brokers: config.KAFKA_BROKERS }) }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+  }
+  await app.listen(0, '127.0.0.1');
+  await app.get(DatabaseConnector).connect();
+  return app;
+}
+
+export async function withDataSource<T>(fn: (ds: DataSource) => Promise<T>): Promise<T> {
+  const ds = new DataSource(dataSourceOptions(requireEnv('DATABASE_URL'), { extra: { max: 2 } }));
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+export async function createAccount(name: string, email: string | null = `${name.toLowerCase().replace(/\W+/g, '')}@clinic.example`) {
+  return withDataSource(async (ds) => {
+    const { account, apiKey, keyId } = await new AccountDirectory(ds).createAccount({ name, email });
+    return { accountId: account.id, apiKey, keyId };
+  });
+}
