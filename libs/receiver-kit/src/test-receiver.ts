@@ -11,6 +11,8 @@ export interface ReceivedRequest {
   receivedAt: number;
   /** 1-based arrival order on this receiver. */
   seq: number;
+  /** The client's port: equal ports on consecutive requests mean a reused keep-alive connection. */
+  remotePort: number;
 }
 
 export interface TestReply {
@@ -70,6 +72,7 @@ export async function startTestReceiver(options: TestReceiverOptions = {}): Prom
         body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
         receivedAt: Date.now(),
         seq: count,
+        remotePort: req.socket.remotePort ?? 0,
       };
       if (keep) requests.push(received);
       options.onRequest?.(received);

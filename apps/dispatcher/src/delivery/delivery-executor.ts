@@ -1,0 +1,174 @@
+import {
+  EVENT_TYPES,
+  KAFKA_HEADERS,
+  TOPICS,
+  type DeliveryJob,
+  type EventType,
+} from '@odis/contracts';
+import type { OutboundMessage } from '@odis/messaging';
+import { EVENT_BIT, endpointOf, type Route } from '../routing/route.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+import { buildAttemptRecord, buildSkippedRecord, summaryOf } from './attempt-records.js';
+import type { AttemptResult, DeliveryAttempter } from './delivery-attempter.js';
+import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
+import type { RetryRouter } from './retry-router.js';
+
+/** The producer part the executor needs (MessageProducer has it). */
+export interface RecordSink {
+  send(topic: string, messages: OutboundMessage[]): Promise<void>;
+}
+
+/** A resolved destination of one attempt. */
+export interface DeliveryTarget {
+  url: string;
+  endpoint: string;
+  secret: string;
+  secretEncrypted: string;
+}
+
+export type TargetDecision = { kind: 'send'; target: DeliveryTarget } | { kind: 'skip'; reason: string };
+
+export interface DispatchCounters {
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  retried: number;
+  exhausted: number;
+  inFlight: number;
+}
+
+export interface DeliveryExecutorDeps {
+  attempter: DeliveryAttempter;
+  limiter: EndpointConcurrencyLimiter;
+  router: RetryRouter;
+  sink: RecordSink;
+  table: RoutingTable;
+  /** Decrypts a job's own secret (subscription not in the table yet). */
+  decrypt: (sealed: string, context: string) => string;
+  now?: () => number;
+  /** Retries a failed produce until it succeeds (or throws once shutting down). */
+  sendDurably?: (topic: string, messages: OutboundMessage[]) => Promise<void>;
+  /** How long a job may refer to a subscription the table has never seen before it counts as deleted. */
+  unknownSubscriptionGraceMs?: number;
+}
+
+const SCHEMA_ATTEMPT = 'attempt-record.v1';
+const SCHEMA_JOB = 'delivery-job.v1';
+const SCHEMA_EXHAUSTED = 'exhausted-delivery.v1';
+const EVENT_SET = new Set<string>(EVENT_TYPES);
+
+/**
+ * Runs deliveries: decides whether a job may still be sent (its webhook may have been disabled,
+ * deleted or unsubscribed since it was planned), holds a per-endpoint slot for the HTTP attempt
+ * only, then records the outcome on `webhooks.attempts` and routes a failure to its retry tier or
+ * to `webhooks.exhausted`. It resolves only after those records are acknowledged by Kafka, so the
+ * caller may then let the consumer commit.
+ */
+export class DeliveryExecutor {
+  readonly counters: DispatchCounters = { attempts: 0, succeeded: 0, failed: 0, skipped: 0, retried: 0, exhausted: 0, inFlight: 0 };
+  private readonly now: () => number;
+  private readonly graceMs: number;
+  private readonly sendDurably: (topic: string, messages: OutboundMessage[]) => Promise<void>;
+  private readonly secretCache = new Map<string, { sealed: string; secret: string }>();
+
+  constructor(private readonly deps: DeliveryExecutorDeps) {
+    this.now = deps.now ?? Date.now;
+    this.graceMs = deps.unknownSubscriptionGraceMs ?? 5 * 60_000;
+    this.sendDurably = deps.sendDurably ?? ((topic, messages) => deps.sink.send(topic, messages));
+  }
+
+  static targetOf(route: Route): DeliveryTarget {
+    return { url: route.url, endpoint: route.endpoint, secret: route.secret, secretEncrypted: route.secretEncrypted };
+  }
+
+  /** Where a queued job goes now, from the routing table's current view of its subscription. */
+  decide(job: DeliveryJob): TargetDecision {
+    const route = this.deps.table.get(job.subscription_id);
+    if (route) {
+      if (!route.active) return { kind: 'skip', reason: 'webhook is disabled' };
+      if (!EVENT_SET.has(job.event_type) || !(route.eventMask & EVENT_BIT[job.event_type as EventType])) {
+        return { kind: 'skip', reason: `webhook is no longer subscribed to ${job.event_type}` };
+      }
+      return { kind: 'send', target: DeliveryExecutor.targetOf(route) };
+    }
+    if (this.deps.table.isDeleted(job.subscription_id)) return { kind: 'skip', reason: 'webhook was deleted' };
+    const created = Date.parse(job.created_at);
+    if (Number.isFinite(created) && this.now() - created > this.graceMs) return { kind: 'skip', reason: 'webhook no longer exists' };
+    // Planned by a dispatcher that has seen a snapshot this one has not applied yet: the job carries
+    // what is needed.
+    const endpoint = endpointOf(job.url);
+    let secret: string;
+    try {
+      secret = this.jobSecret(job);
+    } catch (err) {
+      return { kind: 'skip', reason: `secret of the delivery does not decrypt: ${(err as Error).message}` };
+    }
+    return { kind: 'send', target: { url: job.url, endpoint: endpoint ?? job.url, secret, secretEncrypted: job.secret_encrypted } };
+  }
+
+  /** A job from `webhooks.deliveries`: skip it, or wait for its endpoint's slot and attempt it. */
+  async runQueued(job: DeliveryJob): Promise<void> {
+    const decision = this.decide(job);
+    if (decision.kind === 'skip') return this.recordSkip(job, decision.reason);
+    await this.deps.limiter.acquire(decision.target.endpoint);
+    return this.runHeld(job, decision.target);
+  }
+
+  /** Attempts a job whose endpoint slot the caller already holds; the slot is released after the HTTP part. */
+  async runHeld(job: DeliveryJob, target: DeliveryTarget): Promise<void> {
+    let result: AttemptResult;
+    this.counters.inFlight++;
+    try {
+      result = await this.deps.attempter.attempt(job, target);
+    } finally {
+      this.counters.inFlight--;
+      this.deps.limiter.release(target.endpoint);
+    }
+    await this.record(job, target, result);
+  }
+
+  async recordSkip(job: DeliveryJob, reason: string): Promise<void> {
+    this.counters.skipped++;
+    const record = buildSkippedRecord(job, reason, this.now());
+    await this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+  }
+
+  private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<void> {
+    this.counters.attempts++;
+    const finishedAt = this.now();
+    const summary = summaryOf(job, result, result.attemptedAtMs);
+    const decision = this.deps.router.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
+    const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
+    if (result.outcome === 'succeeded') this.counters.succeeded++;
+    else this.counters.failed++;
+    const attemptSend = this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+    if (decision.kind === 'retry') {
+      this.counters.retried++;
+      await Promise.all([attemptSend, this.sendDurably(decision.topic, [this.message(job, SCHEMA_JOB, decision.job)])]);
+    } else if (decision.kind === 'exhausted') {
+      this.counters.exhausted++;
+      await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [this.message(job, SCHEMA_EXHAUSTED, decision.message)])]);
+    } else {
+      await attemptSend;
+    }
+  }
+
+  /** A record keyed by subscription id (so one webhook's records stay in order on one partition). */
+  message(job: Pick<DeliveryJob, 'subscription_id' | 'delivery_id'>, schema: string, value: unknown): OutboundMessage {
+    return {
+      key: job.subscription_id,
+      value: JSON.stringify(value),
+      headers: { [KAFKA_HEADERS.schema]: schema, [KAFKA_HEADERS.deliveryId]: job.delivery_id },
+    };
+  }
+
+  private jobSecret(job: DeliveryJob): string {
+    const cached = this.secretCache.get(job.subscription_id);
+    if (cached && cached.sealed === job.secret_encrypted) return cached.secret;
+    const secret = this.deps.decrypt(job.secret_encrypted, job.subscription_id);
+    if (this.secretCache.size >= 10_000) this.secretCache.clear();
+    this.secretCache.set(job.subscription_id, { sealed: job.secret_encrypted, secret });
+    return secret;
+  }
+}

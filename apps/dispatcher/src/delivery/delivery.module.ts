@@ -1,0 +1,65 @@
+import { Module } from '@nestjs/common';
+import { SecretBox } from '@odis/contracts';
+import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
+import { RoutingModule } from '../routing/routing.module.js';
+import { RoutingTable } from '../routing/routing-table.js';
+import { AttemptOutcomeClassifier } from './attempt-outcome-classifier.js';
+import { DeliveryAttempter } from './delivery-attempter.js';
+import { DeliveryExecutor } from './delivery-executor.js';
+import { DurableSender } from './durable-sender.js';
+import { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
+import { GotWebhookClient } from './got-webhook-client.js';
+import { RetryRouter } from './retry-router.js';
+import { WEBHOOK_HTTP_CLIENT } from './tokens.js';
+import type { WebhookHttpClient } from './webhook-http-client.js';
+
+@Module({
+  imports: [RoutingModule],
+  providers: [
+    {
+      provide: WEBHOOK_HTTP_CLIENT,
+      inject: [DISPATCHER_CONFIG],
+      useFactory: (config: DispatcherConfig): WebhookHttpClient =>
+        new GotWebhookClient({
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+          localAddress: config.WEBHOOK_LOCAL_ADDRESS,
+          maxResponseBytes: config.WEBHOOK_MAX_RESPONSE_BYTES,
+          maxSocketsPerHost: config.DISPATCH_PER_ENDPOINT_CONCURRENCY,
+        }),
+    },
+    {
+      provide: DeliveryAttempter,
+      inject: [WEBHOOK_HTTP_CLIENT, DISPATCHER_CONFIG],
+      useFactory: (client: WebhookHttpClient, config: DispatcherConfig) =>
+        new DeliveryAttempter(client, new AttemptOutcomeClassifier(config.WEBHOOK_RESPONSE_EXCERPT_BYTES)),
+    },
+    {
+      provide: EndpointConcurrencyLimiter,
+      inject: [DISPATCHER_CONFIG],
+      useFactory: (config: DispatcherConfig) => new EndpointConcurrencyLimiter(config.DISPATCH_PER_ENDPOINT_CONCURRENCY),
+    },
+    {
+      provide: RetryRouter,
+      inject: [DISPATCHER_CONFIG],
+      useFactory: (config: DispatcherConfig) => new RetryRouter(config.WEBHOOK_RETRY_SCHEDULE),
+    },
+    DurableSender,
+    {
+      provide: DeliveryExecutor,
+      inject: [DeliveryAttempter, EndpointConcurrencyLimiter, RetryRouter, DurableSender, RoutingTable, SecretBox],
+      useFactory: (attempter: DeliveryAttempter, limiter: EndpointConcurrencyLimiter, router: RetryRouter, sender: DurableSender, table: RoutingTable, box: SecretBox) =>
+        new DeliveryExecutor({
+          attempter,
+          limiter,
+          router,
+          table,
+          sink: sender,
+          sendDurably: (topic, messages) => sender.send(topic, messages),
+          decrypt: (sealed, context) => box.decrypt(sealed, context),
+        }),
+    },
+  ],
+  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WEBHOOK_HTTP_CLIENT],
+})
+export class DeliveryModule {}

@@ -1,0 +1,13 @@
+import type { INestApplication } from '@nestjs/common';
+import { bootstrapService } from '@odis/platform';
+import { DispatcherModule } from './app.module.js';
+import { loadDispatcherConfig, type DispatcherConfig } from './config/dispatcher.config.js';
+
+/** Creates and starts the dispatcher (main.ts, and tests that run it in-process with port 0). */
+export function startDispatcher(config: DispatcherConfig = loadDispatcherConfig()): Promise<INestApplication> {
+  return bootstrapService(DispatcherModule.forRoot(config), {
+    service: 'dispatcher',
+    port: config.PORT,
+    logLevel: config.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,34 @@
+import { Controller, Get } from '@nestjs/common';
+import { DispatchConsumersService } from '../consumers/dispatch-consumers.service.js';
+import { DeliveryExecutor } from '../delivery/delivery-executor.js';
+import { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
+import { FanOutProcessor } from '../fanout/fan-out.processor.js';
+import { SubscriptionChangelogService } from '../routing/subscription-changelog.service.js';
+
+/** `GET /stats`: counters of the routing table, fan-out, deliveries and concurrency (for operators and tests). */
+@Controller()
+export class StatsController {
+  constructor(
+    private readonly changelog: SubscriptionChangelogService,
+    private readonly processor: FanOutProcessor,
+    private readonly executor: DeliveryExecutor,
+    private readonly limiter: EndpointConcurrencyLimiter,
+    private readonly consumers: DispatchConsumersService,
+  ) {}
+
+  @Get('stats')
+  stats() {
+    const mem = process.memoryUsage();
+    return {
+      routing: this.changelog.stats(),
+      fan_out: this.processor.counters,
+      deliveries: this.executor.counters,
+      endpoints: this.limiter.stats(),
+      consumers: {
+        fan_out: { ...this.consumers.fanOut.health(), in_flight: this.consumers.fanOut.inFlight, paused: this.consumers.fanOut.pausedPartitions() },
+        deliveries: { ...this.consumers.deliveries.health(), in_flight: this.consumers.deliveries.inFlight, paused: this.consumers.deliveries.pausedPartitions() },
+      },
+      memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+    };
+  }
+}

@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runMain } from '@odis/platform';
+import { startDispatcher } from './dispatcher.app.js';
+
+runMain('dispatcher', () => startDispatcher());

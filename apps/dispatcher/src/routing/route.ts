@@ -1,0 +1,63 @@
+import { EVENT_TYPES, type EventType, type SubscriptionSnapshot } from '@odis/contracts';
+
+/** Bit of an event type in {@link Route.eventMask}. */
+export const EVENT_BIT: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, 1 << i])) as Record<EventType, number>;
+export const EVENT_INDEX: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Record<EventType, number>;
+
+/**
+ * What the dispatcher keeps of one subscription: a compact, immutable view of its latest snapshot
+ * with the secret decrypted once (per subscription version), and its endpoint key (URL origin).
+ */
+export interface Route {
+  readonly id: string;
+  readonly accountId: string;
+  readonly url: string;
+  /** `scheme://host:port` of the URL: the unit of the per-endpoint concurrency limit. */
+  readonly endpoint: string;
+  readonly eventMask: number;
+  readonly active: boolean;
+  readonly version: number;
+  /** The plaintext secret (HMAC key). */
+  readonly secret: string;
+  /** The SecretBox ciphertext as on the changelog: what a DeliveryJob carries. */
+  readonly secretEncrypted: string;
+}
+
+export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string };
+
+/** Endpoint key of a URL, or null when the URL cannot be parsed. */
+export function endpointOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds a route from a decoded snapshot; fails (never throws) when the URL or the secret is unusable. */
+export function routeFromSnapshot(snapshot: SubscriptionSnapshot, decrypt: (sealed: string, context: string) => string): RouteDecode {
+  const endpoint = endpointOf(snapshot.url);
+  if (!endpoint || endpoint === 'null') return { ok: false, reason: `subscription ${snapshot.id}: url is not an absolute URL` };
+  let secret: string;
+  try {
+    secret = decrypt(snapshot.secret_encrypted, snapshot.id);
+  } catch (err) {
+    return { ok: false, reason: `subscription ${snapshot.id}: secret does not decrypt (${(err as Error).message})` };
+  }
+  let mask = 0;
+  for (const type of snapshot.events) mask |= EVENT_BIT[type];
+  return {
+    ok: true,
+    route: {
+      id: snapshot.id,
+      accountId: snapshot.account_id,
+      url: snapshot.url,
+      endpoint,
+      eventMask: mask,
+      active: snapshot.status === 'active',
+      version: snapshot.version,
+      secret,
+      secretEncrypted: snapshot.secret_encrypted,
+    },
+  };
+}
