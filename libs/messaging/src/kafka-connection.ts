@@ -1,0 +1,117 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaConfig, logCreator, LogEntry, RetryOptions } from 'kafkajs';
+
+const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
+
+export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface KafkaConnectionOptions {
+  brokers: string[];
+  clientId: string;
+  /** Minimum kafkajs log level routed to the Nest logger. Default `KAFKA_LOG_LEVEL` or `warn`. */
+  logLevel?: KafkaLogLevelName;
+  /** Retry options of the client (connection, metadata, admin calls). */
+  retry?: RetryOptions;
+  connectionTimeout?: number;
+  requestTimeout?: number;
+  /** Where kafkajs' log lines go. Default: a Nest `Logger` with context `kafkajs`. */
+  logger?: LoggerService;
+}
+
+const LEVELS: Record<KafkaLogLevelName, number> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+/** Parses `KAFKA_BROKERS` ("host:port,host:port"). Throws a clear error when it is missing or empty. */
+export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env, name = 'KAFKA_BROKERS'): string[] {
+  const raw = env[name];
+  const brokers = (raw ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new Error(`${name} is not set (expected "host:port[,host:port…]")`);
+  return brokers;
+}
+
+export function parseLogLevel(value: string | undefined, fallback: KafkaLogLevelName = 'warn'): KafkaLogLevelName {
+  const v = value?.trim().toLowerCase();
+  return v && v in LEVELS ? (v as KafkaLogLevelName) : fallback;
+}
+
+/** Routes kafkajs log entries to a Nest logger instead of kafkajs' own console JSON lines. */
+export function nestLogCreator(logger: LoggerService = new Logger('kafkajs')): logCreator {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & Record<string, unknown>;
+      const details = Object.keys(extra).length ? ` ${safeJson(extra)}` : '';
+      const line = `${namespace ? `[${namespace}] ` : ''}${message}${details}`;
+      switch (level) {
+        case KafkaLogLevel.ERROR:
+          // The group coordinator answers heartbeats with REBALANCE_IN_PROGRESS during every
+          // rebalance; kafkajs logs that as an error although it is routine.
+          if (/rebalanc/i.test(String(message)) || (extra as { type?: string }).type === 'REBALANCE_IN_PROGRESS') {
+            logger.warn(line);
+          } else {
+            logger.error(line);
+          }
+          break;
+        case KafkaLogLevel.WARN:
+          logger.warn(line);
+          break;
+        case KafkaLogLevel.INFO:
+          logger.log(line);
+          break;
+        default:
+          logger.debug?.(line);
+      }
+    };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return '';
+  }
+}
+
+/** Makes the one kafkajs client of an app, with logs routed to Nest. */
+export function createKafka(options: KafkaConnectionOptions): Kafka {
+  if (!options.brokers?.length) throw new Error('KafkaConnection: no brokers given');
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: LEVELS[options.logLevel ?? parseLogLevel(process.env.KAFKA_LOG_LEVEL)],
+    logCreator: nestLogCreator(options.logger),
+    retry: options.retry ?? { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+    connectionTimeout: options.connectionTimeout ?? 3_000,
+    requestTimeout: options.requestTimeout ?? 30_000,
+  };
+  return new KafkaClient(config);
+}
+
+/**
+ * The Kafka client of one app (one per process): every producer, consumer runner and admin of the
+ * app is made from it. Apps get it from `MessagingModule` or construct it once in `main.ts`.
+ */
+export class KafkaConnection {
+  readonly kafka: Kafka;
+
+  constructor(readonly options: KafkaConnectionOptions) {
+    this.kafka = createKafka(options);
+  }
+
+  /** `KAFKA_BROKERS` + the given client id (+ `KAFKA_LOG_LEVEL`). */
+  static fromEnv(clientId: string, env: NodeJS.ProcessEnv = process.env): KafkaConnection {
+    return new KafkaConnection({ clientId, brokers: brokersFromEnv(env), logLevel: parseLogLevel(env.KAFKA_LOG_LEVEL) });
+  }
+
+  get clientId(): string {
+    return this.options.clientId;
+  }
+}

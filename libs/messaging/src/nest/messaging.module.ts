@@ -1,0 +1,77 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { brokersFromEnv, KafkaConnection, parseLogLevel, type KafkaLogLevelName } from '../kafka-connection.js';
+import { MessageProducer, type MessageProducerOptions } from '../message-producer.js';
+import { describeError } from '../message.types.js';
+
+export interface MessagingModuleOptions {
+  clientId: string;
+  /** Default: `KAFKA_BROKERS`. */
+  brokers?: string[];
+  /** Default: `KAFKA_LOG_LEVEL`, else `warn`. */
+  logLevel?: KafkaLogLevelName;
+  producer?: Omit<MessageProducerOptions, 'logger'>;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+
+/**
+ * Connects the producer when the app starts (in the background: while Kafka is unreachable the app
+ * still boots, sends wait, and `health()` says why) and disconnects it in `onApplicationShutdown`,
+ * i.e. after Nest closed the app's microservices, so consumers can still produce while they drain.
+ */
+@Injectable()
+export class MessagingLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('MessagingModule');
+
+  constructor(@Inject(MessageProducer) private readonly producer: MessageProducer) {}
+
+  onModuleInit(): void {
+    this.producer.connect().catch((error) => this.logger.warn(`producer connect abandoned: ${describeError(error)}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/**
+ * `MessagingModule.forRoot({ clientId })`: a global module providing the app's {@link KafkaConnection}
+ * and its {@link MessageProducer}.
+ */
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingModuleOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [
+        { provide: MESSAGING_OPTIONS, useValue: options },
+        {
+          provide: KafkaConnection,
+          inject: [MESSAGING_OPTIONS],
+          useFactory: (o: MessagingModuleOptions) =>
+            new KafkaConnection({
+              clientId: o.clientId,
+              brokers: o.brokers ?? brokersFromEnv(),
+              logLevel: o.logLevel ?? parseLogLevel(process.env.KAFKA_LOG_LEVEL),
+            }),
+        },
+        {
+          provide: MessageProducer,
+          inject: [KafkaConnection, MESSAGING_OPTIONS],
+          useFactory: (connection: KafkaConnection, o: MessagingModuleOptions) => new MessageProducer(connection, o.producer),
+        },
+        MessagingLifecycle,
+      ],
+      exports: [KafkaConnection, MessageProducer],
+    };
+  }
+}
