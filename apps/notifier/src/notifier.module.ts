@@ -1,0 +1,30 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MessagingModule } from '@odis/messaging';
+import { DatabaseModule } from '@odis/persistence';
+import { HealthModule } from '@odis/platform';
+import { SubscriptionsModule } from '@odis/subscriptions';
+import { NOTIFICATION_LOG } from './notification-log.js';
+import { SqlNotificationLogRepository } from './notification-log.repository.js';
+import { NOTIFIER_CONFIG, type NotifierConfig } from './notifier.config.js';
+import { NotifierService } from './notifier.service.js';
+
+/** The notifier: disables exhausted webhooks and emails their accounts, exactly once per disabling. */
+@Module({})
+export class NotifierModule {
+  static forRoot(config: NotifierConfig): DynamicModule {
+    return {
+      module: NotifierModule,
+      imports: [
+        HealthModule.forRoot('notifier'),
+        DatabaseModule.forRoot(config.DATABASE_URL),
+        MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS }),
+        SubscriptionsModule,
+      ],
+      providers: [
+        { provide: NOTIFIER_CONFIG, useValue: config },
+        { provide: NOTIFICATION_LOG, useClass: SqlNotificationLogRepository },
+        NotifierService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it, beforeEach } from '@jest/globals';
+import { RetrySchedule } from '@odis/config';
+import type { DeliveryJob } from '@odis/contracts';
+import type { InboundMessage } from '@odis/messaging';
+import { RetryPlanner } from './retry-planner.js';
+import { RetryHandler, type DeliveryPublisher } from './retry.handler.js';
+
+const MINUTE = 60_000;
+const failedAt = Date.parse('2024-01-15T10:30:00Z');
+
+function job(attempt: number, dueAt: number): DeliveryJob {
+  return {
+    v: 1,
+    delivery_id: 'dlv_1',
+    event_id: 'evt_1',
+    event_type: 'call.started',
+    account_id: 'acct_1',
+    subscription_id: 'wh_1',
+    url: 'https://clinic.example.com/hook',
+    secret_encrypted: 'v1.x',
+    body: '{"event":"call.started"}',
+    attempt,
+    due_at: dueAt,
+    created_at: '2024-01-15T10:29:59.000Z',
+    previous_attempts: [],
+  };
+}
+
+function record(topic: string, value: unknown, timestamp = failedAt + 5): InboundMessage {
+  return {
+    topic,
+    partition: 2,
+    offset: '17',
+    key: Buffer.from('wh_1'),
+    value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    headers: { 'x-trace': 'abc' },
+    timestamp,
+  };
+}
+
+class FakePublisher implements DeliveryPublisher {
+  published: Array<{ job: DeliveryJob; raw: Buffer; headers: Record<string, string> }> = [];
+  failures = 0;
+  async publish(job: DeliveryJob, raw: Buffer, headers: Record<string, string>): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('KafkaJSNumberOfRetriesExceeded');
+    }
+    this.published.push({ job, raw, headers });
+  }
+}
+
+describe('RetryHandler with the default schedule', () => {
+  const planner = new RetryPlanner(RetrySchedule.parse(undefined));
+  let now = failedAt;
+  let publisher: FakePublisher;
+  let handler: RetryHandler;
+
+  beforeEach(() => {
+    now = failedAt + 10;
+    publisher = new FakePublisher();
+    handler = new RetryHandler(planner, publisher, { clock: () => now });
+  });
+
+  it.each([
+    [2, 1 * MINUTE],
+    [3, 5 * MINUTE],
+    [4, 30 * MINUTE],
+    [5, 120 * MINUTE],
+  ])('holds a job of tier %i until %i ms after the failure (read from the deferral, no waiting)', async (attempt, delay) => {
+    const dueAt = planner.dueAt(attempt, failedAt);
+    const outcome = await handler.handle(record(`webhooks.retry.${attempt}`, job(attempt, dueAt)));
+    expect(outcome).toEqual({ kind: 'defer', untilMs: failedAt + delay });
+    expect(publisher.published).toHaveLength(0);
+  });
+
+  it('republishes a due job unchanged (same bytes, headers) and only then reports done', async () => {
+    const j = job(3, planner.dueAt(3, failedAt));
+    const m = record('webhooks.retry.3', j);
+    now = j.due_at;
+    await expect(handler.handle(m)).resolves.toEqual({ kind: 'done' });
+    expect(publisher.published).toHaveLength(1);
+    expect(publisher.published[0]!.raw.equals(m.value!)).toBe(true);
+    expect(publisher.published[0]!.job).toEqual(j);
+    expect(publisher.published[0]!.headers).toEqual({ 'x-trace': 'abc' });
+  });
+
+  it('keeps the head when publishing fails (defer with backoff), never dead-letters it', async () => {
+    const j = job(2, failedAt);
+    publisher.failures = 3;
+    const m = record('webhooks.retry.2', j);
+    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 500 });
+    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 1000 });
+    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 2000 });
+    expect(await handler.handle(m)).toEqual({ kind: 'done' });
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('caps a due time beyond its tier so one bad head cannot hold the partition', async () => {
+    const m = record('webhooks.retry.2', job(2, failedAt + 365 * 24 * 60 * MINUTE), failedAt);
+    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: failedAt + MINUTE });
+    now = failedAt + MINUTE;
+    expect(await handler.handle(m)).toEqual({ kind: 'done' });
+  });
+
+  it.each([
+    ['not JSON', 'nope'],
+    ['empty value', null],
+    ['missing fields', { v: 1, delivery_id: 'dlv_1' }],
+  ])('dead-letters an undecodable record (%s)', async (_name, value) => {
+    const outcome = await handler.handle(record('webhooks.retry.2', value));
+    expect(outcome.kind).toBe('dead-letter');
+    expect((outcome as { reason: string }).reason).toMatch(/^undecodable delivery job: /);
+  });
+
+  it('dead-letters a record from a topic that is not a tier', async () => {
+    expect((await handler.handle(record('webhooks.retry.9', job(9, 0)))).kind).toBe('dead-letter');
+  });
+});

@@ -1,0 +1,85 @@
+import { decodeMessage, deliveryJob, type DeliveryJob } from '@odis/contracts';
+import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import type { RetryPlanner } from './retry-planner.js';
+
+/** Publishes a due job to `webhooks.deliveries`; resolves once the broker has acknowledged it (acks=all). */
+export interface DeliveryPublisher {
+  publish(job: DeliveryJob, raw: Buffer, headers: Record<string, string>): Promise<void>;
+}
+
+export interface HandlerLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface RetryHandlerOptions {
+  clock?: () => number;
+  logger?: HandlerLogger;
+  /** First wait after a failed publish; doubled per failure of the same record, capped at maxPublishBackoffMs. */
+  publishBackoffMs?: number;
+  maxPublishBackoffMs?: number;
+}
+
+const silent: HandlerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Decides about the head of one tier partition: not due → defer the partition until it is (the
+ * consumer pauses it, keeps the offset uncommitted and hands the same record again then); due →
+ * republish the job unchanged to `webhooks.deliveries` and only then report it done (offset
+ * committed). Holds nothing in memory that a restart would need.
+ */
+export class RetryHandler {
+  private readonly clock: () => number;
+  private readonly logger: HandlerLogger;
+  private readonly publishFailures = new Map<string, number>();
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly planner: RetryPlanner,
+    private readonly publisher: DeliveryPublisher,
+    options: RetryHandlerOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? silent;
+    this.backoffMs = options.publishBackoffMs ?? 500;
+    this.maxBackoffMs = options.maxPublishBackoffMs ?? 30_000;
+  }
+
+  async handle(message: InboundMessage): Promise<MessageOutcome> {
+    const tier = this.planner.tierForTopic(message.topic);
+    if (!tier) return Outcome.deadLetter(`${message.topic} is not a retry tier of schedule ${this.planner.schedule.toString()}`);
+    const decoded = decodeMessage(deliveryJob, message.value);
+    if (!decoded.ok) return Outcome.deadLetter(`undecodable delivery job: ${decoded.reason}`);
+    const job = decoded.value;
+
+    const plan = this.planner.releasePlan(job, tier, message.timestamp);
+    const now = this.clock();
+    if (plan.releaseAtMs > now) return Outcome.deferUntil(plan.releaseAtMs);
+
+    const position = `${message.topic}[${message.partition}]@${message.offset}`;
+    if (plan.capped) {
+      this.logger.warn(
+        `${job.delivery_id} (${position}): due_at ${new Date(job.due_at).toISOString()} lies beyond its tier's ` +
+          `${tier.delayMs} ms after the record was written; released at the tier's bound instead`,
+      );
+    }
+    if (job.attempt !== tier.attempt) {
+      this.logger.warn(`${job.delivery_id} (${position}): attempt ${job.attempt} found in the tier of attempt ${tier.attempt}`);
+    }
+    try {
+      await this.publisher.publish(job, message.value as Buffer, message.headers);
+    } catch (err) {
+      // Kafka unavailable: keep the record at the head and try again shortly; never dead-letter a due delivery.
+      const failures = (this.publishFailures.get(position) ?? 0) + 1;
+      if (this.publishFailures.size > 10_000) this.publishFailures.clear();
+      this.publishFailures.set(position, failures);
+      const wait = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (failures - 1));
+      this.logger.error(`${job.delivery_id} (${position}): republish failed (${(err as Error).message}); retry in ${wait} ms`);
+      return Outcome.deferUntil(now + wait);
+    }
+    this.publishFailures.delete(position);
+    return Outcome.done();
+  }
+}
