@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { startInfrastructure, infraEnvLines } from './infrastructure.js';
 import { installShutdownHandlers } from './processes.js';
-import { repoRoot } from './paths.js';
+import { repoRoot, localDir } from './paths.js';
 import { writeEnvFile } from './env-file.js';
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const local = join(repoRoot(), '.local');
+  const local = localDir(process.env, repoRoot());
   let stop: (() => Promise<void>) | undefined;
   installShutdownHandlers({ shutdown: async () => stop?.(), handleErrors: true });
   const infra = await startInfrastructure({ baseDir: local, dataDir: join(local, 'data'), mailDir: join(local, 'mail') });

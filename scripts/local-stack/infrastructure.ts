@@ -156,9 +156,13 @@ export async function startInfrastructure(options: InfrastructureOptions): Promi
 
   const settled = await Promise.allSettled(start.map((c) => starters[c]()));
   const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const stopAll = async () => {
-    // SMTP and Postgres stop quickly; Kafka's controlled shutdown takes longest: all in parallel.
-    await Promise.all(ok.map((s) => s.stop().catch((err) => log(`[infra] stopping ${s.component} failed: ${(err as Error).message}`))));
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    // SMTP and Postgres stop quickly; Kafka's controlled shutdown takes longest: all in parallel. Once.
+    stopping ??= Promise.all(ok.map((s) => s.stop().catch((err) => log(`[infra] stopping ${s.component} failed: ${(err as Error).message}`)))).then(
+      () => undefined,
+    );
+    return stopping;
   };
   const unregister = processes.onShutdown(stopAll);
   const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${start[i]}: ${(s.reason as Error)?.message ?? s.reason}`] : []));
@@ -174,17 +178,13 @@ export async function startInfrastructure(options: InfrastructureOptions): Promi
     components[s.component] = { source: s.source, startMs: s.startMs, dataDir: s.dataDir, fresh: s.fresh };
     if (s.smtp) smtp = s.smtp;
   }
-  let stopped: Promise<void> | undefined;
   return {
     env: result,
     components,
     smtp,
     stop: () => {
-      stopped ??= (async () => {
-        unregister();
-        await stopAll();
-      })();
-      return stopped;
+      unregister();
+      return stopAll();
     },
   };
 }

@@ -179,6 +179,7 @@ export async function waitForKafka(brokers: string, options: { timeoutMs?: numbe
   await retryUntil(
     async () => {
       const admin = kafka.admin();
+      const producer = kafka.producer({ idempotent: true, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
       try {
         await admin.connect();
         const cluster = await admin.describeCluster();
@@ -186,8 +187,11 @@ export async function waitForKafka(brokers: string, options: { timeoutMs?: numbe
         // Group coordination too (this creates __consumer_offsets), so the first consumer of an app or a
         // test does not meet "The group coordinator is not available".
         await admin.describeGroups(['local-stack-probe']);
+        // …and the producer-id coordinator that idempotent producers need at connect (InitProducerId).
+        await producer.connect();
         return cluster.brokers.length > 0;
       } finally {
+        await producer.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
       }
     },

@@ -37,3 +37,8 @@ export function tailFile(file: string, maxLines = 40, maxBytes = 64 * 1024): str
 
 export type Log = (message: string) => void;
 export const defaultLog: Log = (m) => console.log(m);
+
+/** Where `npm start` / `npm run infra` keep their state: LOCAL_STACK_DIR, default <repo>/.local. */
+export function localDir(env: NodeJS.ProcessEnv = process.env, root: string = repoRoot()): string {
+  return env.LOCAL_STACK_DIR ? resolve(env.LOCAL_STACK_DIR) : join(root, '.local');
+}

@@ -62,6 +62,58 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
 
 type ShutdownHook = () => Promise<void>;
 
+/**
+ * A tiny detached sidecar that learns the process groups we start (pgid lines on its stdin, `-pgid` when
+ * one is gone) and, when its stdin closes — this process ended in any way, even SIGKILL, where no exit
+ * handler runs — sends SIGTERM to the groups left, then SIGKILL after 5 s. Set LOCAL_STACK_NO_WATCHDOG=1
+ * to do without.
+ */
+const WATCHDOG_SOURCE = `
+const groups = new Set(); let buf = '';
+const alive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
+const kill = (g, s) => { try { process.kill(-g, s); } catch {} };
+process.on('SIGINT', () => {}); process.on('SIGHUP', () => {});
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) {
+  const n = Number(buf.slice(0, i)); buf = buf.slice(i + 1);
+  if (n > 0) groups.add(n); else if (n < 0) groups.delete(-n); } });
+process.stdin.on('end', () => {
+  const left = [...groups].filter(alive); left.forEach((g) => kill(g, 'SIGTERM'));
+  const end = Date.now() + 5000;
+  const tick = setInterval(() => { const still = left.filter(alive);
+    if (still.length === 0 || Date.now() > end) { still.forEach((g) => kill(g, 'SIGKILL')); clearInterval(tick); process.exit(0); } }, 100);
+});`;
+
+class Watchdog {
+  private stdin: (NodeJS.WritableStream & { unref?: () => void }) | undefined;
+  private failed = false;
+
+  private ensure(): NodeJS.WritableStream | undefined {
+    if (this.stdin || this.failed || process.env.LOCAL_STACK_NO_WATCHDOG) return this.stdin;
+    try {
+      const child = spawn(process.execPath, ['-e', WATCHDOG_SOURCE], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+      child.on('error', () => (this.failed = true));
+      child.stdin!.on('error', () => undefined);
+      child.unref();
+      (child.stdin as unknown as { unref?: () => void }).unref?.();
+      this.stdin = child.stdin!;
+    } catch {
+      this.failed = true;
+    }
+    return this.stdin;
+  }
+
+  watch(pgid: number): void {
+    this.ensure()?.write(`${pgid}\n`);
+  }
+
+  forget(pgid: number): void {
+    this.stdin?.write(`-${pgid}\n`);
+  }
+}
+
+const watchdog = new Watchdog();
+
 export class ProcessRegistry {
   private readonly live = new Set<ManagedProcess>();
   private readonly hooks: ShutdownHook[] = [];
@@ -99,6 +151,7 @@ export class ProcessRegistry {
       createInterface({ input: child.stderr! }).on('line', (l) => sink(l, 'stderr'));
     }
     const pid = child.pid;
+    watchdog.watch(pid);
     let exitInfo: ExitInfo | undefined;
     const exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -106,6 +159,7 @@ export class ProcessRegistry {
         this.live.delete(managed);
         // Leftovers of the group (grandchildren) go with their leader.
         killGroup(pid, 'SIGKILL');
+        watchdog.forget(pid);
         resolve(exitInfo);
       });
       child.once('error', () => {

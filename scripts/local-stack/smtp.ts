@@ -33,12 +33,18 @@ export async function startSmtp(options: SmtpOptions): Promise<SmtpHandle> {
   const mailDir = resolve(options.mailDir);
   mkdirSync(mailDir, { recursive: true });
   const script = options.serverScript ?? smtpServerScript();
-  if (!existsSync(script)) throw new Error(`${script} not found: run \`npm run build\` first`);
+  // A rebuild in progress (`rm -rf dist && tsc`) removes it for a few seconds: wait a little before failing.
+  const scriptPresent = () =>
+    retryUntil(async () => existsSync(script), { timeoutMs: 30_000, initialDelayMs: 200, maxDelayMs: 1_000, what: `${script}` }).catch(() => {
+      throw new Error(`${script} not found: run \`npm run build\` first`);
+    });
+  await scriptPresent();
   const port = options.port ?? (await findFreePort());
   const logFile = options.logFile ?? join(mailDir, '..', 'smtp.log');
   let proc: ManagedProcess | undefined;
 
   const launch = async () => {
+    await scriptPresent();
     // A just-stopped server's port can take a moment to be released: retry the spawn itself.
     await retryUntil(
       async () => {

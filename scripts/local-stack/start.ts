@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';
 import { installShutdownHandlers } from './processes.js';
-import { repoRoot } from './paths.js';
+import { repoRoot, localDir } from './paths.js';
 import { writeEnvFile, formatEnvFile } from './env-file.js';
 import { loadOrCreateSecret, newEncryptionKey, newServiceToken } from './secrets.js';
 import {
@@ -41,7 +41,7 @@ async function stopApps(apps: RunningApp[]): Promise<void> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   const root = repoRoot();
-  const local = join(root, '.local');
+  const local = localDir(process.env, root);
   const dataDir = join(local, 'data');
   mkdirSync(local, { recursive: true });
 
