@@ -1,0 +1,57 @@
+import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { MessagingModule } from '@odis/messaging';
+import { HealthModule } from '@odis/platform';
+import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config.js';
+import { EventsController } from './http/events.controller.js';
+import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
+import { StatsController } from './http/stats.controller.js';
+import { IngestStats } from './ingest/ingest-stats.js';
+import { RawEventsConsumer } from './ingest/raw-events.consumer.js';
+import { ValidatedEventPublisher } from './ingest/validated-event.publisher.js';
+import { EventValidator } from './validation/event-validator.js';
+
+@Global()
+@Module({})
+class IngestCoreModule {
+  static forRoot(config: IngestConfig): DynamicModule {
+    return {
+      module: IngestCoreModule,
+      providers: [
+        { provide: INGEST_CONFIG, useValue: config },
+        { provide: EventValidator, useFactory: () => new EventValidator(config.INGEST_MAX_EVENT_BYTES) },
+        { provide: IngestStats, useFactory: () => new IngestStats() },
+        ValidatedEventPublisher,
+      ],
+      exports: [INGEST_CONFIG, EventValidator, IngestStats, ValidatedEventPublisher],
+    };
+  }
+}
+
+/** `telephony.events.raw` consumer. */
+@Module({ providers: [RawEventsConsumer] })
+class RawEventsModule {}
+
+/** `POST /v1/events`, `/stats`, `/metrics`. */
+@Module({ controllers: [EventsController, StatsController], providers: [IngestRequestMiddleware] })
+class IngestHttpModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(IngestRequestMiddleware).forRoutes({ path: 'v1/events', method: RequestMethod.POST });
+  }
+}
+
+/** event-ingest: validation of telephony events against the contracts. */
+@Module({})
+export class EventIngestModule {
+  static forRoot(config: IngestConfig): DynamicModule {
+    return {
+      module: EventIngestModule,
+      imports: [
+        IngestCoreModule.forRoot(config),
+        HealthModule.forRoot('event-ingest'),
+        MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS }),
+        RawEventsModule,
+        IngestHttpModule,
+      ],
+    };
+  }
+}

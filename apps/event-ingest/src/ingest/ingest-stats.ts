@@ -1,0 +1,59 @@
+import type { ValidationCode } from '../validation/event-validator.js';
+
+const MAX_DISTINCT_FIELDS = 200;
+
+/** Counters of event-ingest, exposed on `GET /stats` and `GET /metrics`. */
+export class IngestStats {
+  accepted = 0;
+  readonly acceptedBySource = { kafka: 0, http: 0 };
+  readonly rejected: Record<ValidationCode, number> = { too_large: 0, not_json: 0, invalid_envelope: 0, unknown_event_type: 0, invalid_data: 0 };
+  /** Events that had fields outside the contract, and how many fields were dropped in total. */
+  eventsWithDroppedFields = 0;
+  droppedFields = 0;
+  /** Dropped fields by path (at most 200 distinct paths are tracked; the rest count under `(other)`). */
+  readonly droppedByField = new Map<string, number>();
+
+  recordAccepted(source: 'kafka' | 'http', dropped: readonly string[]): void {
+    this.accepted++;
+    this.acceptedBySource[source]++;
+    if (dropped.length === 0) return;
+    this.eventsWithDroppedFields++;
+    this.droppedFields += dropped.length;
+    for (const field of dropped) {
+      const key = this.droppedByField.has(field) || this.droppedByField.size < MAX_DISTINCT_FIELDS ? field : '(other)';
+      this.droppedByField.set(key, (this.droppedByField.get(key) ?? 0) + 1);
+    }
+  }
+
+  recordRejected(code: ValidationCode): void {
+    this.rejected[code]++;
+  }
+
+  toJSON() {
+    return {
+      accepted: this.accepted,
+      accepted_by_source: this.acceptedBySource,
+      rejected: this.rejected,
+      events_with_dropped_fields: this.eventsWithDroppedFields,
+      dropped_fields: this.droppedFields,
+      dropped_by_field: Object.fromEntries(this.droppedByField),
+    };
+  }
+
+  /** Prometheus text exposition. */
+  toPrometheus(): string {
+    const lines = [
+      '# HELP odis_ingest_events_accepted_total Events validated and published to their topic.',
+      '# TYPE odis_ingest_events_accepted_total counter',
+      ...Object.entries(this.acceptedBySource).map(([s, n]) => `odis_ingest_events_accepted_total{source="${s}"} ${n}`),
+      '# HELP odis_ingest_events_rejected_total Events rejected (dead-lettered or answered 4xx), by reason.',
+      '# TYPE odis_ingest_events_rejected_total counter',
+      ...Object.entries(this.rejected).map(([code, n]) => `odis_ingest_events_rejected_total{code="${code}"} ${n}`),
+      '# HELP odis_ingest_dropped_fields_total Fields outside the contract dropped from accepted events.',
+      '# TYPE odis_ingest_dropped_fields_total counter',
+      `odis_ingest_dropped_fields_total ${this.droppedFields}`,
+      ...[...this.droppedByField].map(([field, n]) => `odis_ingest_dropped_fields_by_field_total{field="${field.replace(/["\\\n]/g, '_')}"} ${n}`),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}
