@@ -1,7 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import { ConsumerRunner, MessageProducer, Outcome, type InboundMessage, type KafkaConnection, type MessageOutcome } from '@odis/messaging';
 import { collect, committed, connection, createTopic, deferred, delay, rawProducer, unique, waitFor } from './kafka-kit.js';
+
+// A real broker, rebalances and retries take seconds; the suite-level default (5 s) is too short.
+jest.setTimeout(120_000);
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

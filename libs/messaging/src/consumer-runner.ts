@@ -352,7 +352,9 @@ export class ConsumerRunner {
         // kafkajs' disconnect stops the fetch loop, waits for the running eachBatch calls (which
         // finish their in-flight handlers, bounded by stopTimeoutMs, and commit), leaves the group.
         const done = consumer.disconnect().catch((e) => this.logger.warn(`disconnect: ${describeError(e)}`));
-        await Promise.race([done, sleep(this.stopTimeoutMs + 10_000)]);
+        const guard = new AbortController();
+        await Promise.race([done, sleep(this.stopTimeoutMs + 10_000, guard.signal)]);
+        guard.abort();
       }
       if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
     } finally {

@@ -53,7 +53,7 @@ export async function ensureTopics(
       const missing = specs.filter((s) => !existing.has(s.name) && !created.has(s.name));
       if (missing.length === 0) break;
       try {
-        await admin.createTopics({
+        const createdAll = await admin.createTopics({
           waitForLeaders: true,
           topics: missing.map((s) => ({
             topic: s.name,
@@ -62,8 +62,13 @@ export async function ensureTopics(
             configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
           })),
         });
-        for (const s of missing) created.add(s.name);
-        break;
+        // false: they all existed already (another process was faster); list again.
+        if (createdAll) {
+          for (const s of missing) created.add(s.name);
+          break;
+        }
+        if (attempt >= 5) break;
+        continue;
       } catch (error) {
         // Another process created some of them in between: list again and create the rest.
         const errors = (error as { errors?: Array<{ type?: string }> }).errors;

@@ -52,9 +52,7 @@ export function nestLogCreator(logger: LoggerService = new Logger('kafkajs')): l
       const line = `${namespace ? `[${namespace}] ` : ''}${message}${details}`;
       switch (level) {
         case KafkaLogLevel.ERROR:
-          // The group coordinator answers heartbeats with REBALANCE_IN_PROGRESS during every
-          // rebalance; kafkajs logs that as an error although it is routine.
-          if (/rebalanc/i.test(String(message)) || (extra as { type?: string }).type === 'REBALANCE_IN_PROGRESS') {
+          if (isRoutine(String(message), extra)) {
             logger.warn(line);
           } else {
             logger.error(line);
@@ -70,6 +68,16 @@ export function nestLogCreator(logger: LoggerService = new Logger('kafkajs')): l
           logger.debug?.(line);
       }
     };
+}
+
+/**
+ * Errors kafkajs logs at ERROR level although they are part of normal operation: the coordinator
+ * answering heartbeats with REBALANCE_IN_PROGRESS during every rebalance, or "coordinator loading"
+ * right after a broker starts. They are retried by kafkajs and surface as warnings here.
+ */
+function isRoutine(message: string, extra: Record<string, unknown>): boolean {
+  const text = `${message} ${typeof extra.error === 'string' ? extra.error : ''} ${typeof extra.type === 'string' ? extra.type : ''}`;
+  return /rebalanc|coordinator is loading|coordinator is not available|REBALANCE_IN_PROGRESS/i.test(text);
 }
 
 function safeJson(value: unknown): string {
