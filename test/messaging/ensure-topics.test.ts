@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
-import { topicSpecs } from '@odis/contracts';
+import { topicSpecs, type TopicSpec } from '@odis/contracts';
 import { ensureTopics } from '@odis/messaging';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
@@ -23,7 +23,7 @@ describe('ensureTopics', () => {
     const conn = connection();
     const compacted = unique('it.ensure-compacted');
     const retained = unique('it.ensure-retained');
-    const specs = [
+    const specs: TopicSpec[] = [
       { name: compacted, partitions: 3, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' } },
       { name: retained, partitions: 2, config: { 'retention.ms': '3600000' } },
     ];
@@ -60,7 +60,7 @@ describe('ensureTopics', () => {
 
   it('runs concurrently from several processes without failing', async () => {
     const conn = connection();
-    const specs = Array.from({ length: 4 }, (_, i) => ({ name: unique(`it.ensure-race-${i}`), partitions: 1, config: {} }));
+    const specs: TopicSpec[] = Array.from({ length: 4 }, (_, i) => ({ name: unique(`it.ensure-race-${i}`), partitions: 1, config: {} }));
     const results = await Promise.all([ensureTopics(conn, specs, { replicationFactor: 1 }), ensureTopics(brokers(), specs, { replicationFactor: 1 })]);
     const created = results.flatMap((r) => r.created);
     // No topic is reported created by both.

@@ -36,20 +36,20 @@ class Seen {
 class TestHandlers {
   constructor(private readonly seen: Seen) {}
 
-  @EventPattern(TOPIC_A, { groupId: GROUP_A, partitionConcurrency: 2 })
+  @EventPattern<string>(TOPIC_A, { groupId: GROUP_A, partitionConcurrency: 2 })
   async onA(@Payload() message: InboundMessage, @Ctx() ctx: KafkaRunnerContext): Promise<MessageOutcome> {
     this.seen.messages.push({ topic: ctx.getTopic(), value: message.value!.toString(), group: ctx.getGroupId() });
     return Outcome.done();
   }
 
-  @EventPattern(TOPIC_B)
+  @EventPattern<string>(TOPIC_B)
   onB(@Payload() message: InboundMessage): MessageOutcome {
     if (message.value!.toString() === 'bad') throw new RpcException('payload is not an event');
     this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: 'default' });
     return Outcome.done();
   }
 
-  @EventPattern(TOPIC_C)
+  @EventPattern<string>(TOPIC_C)
   onC(@Payload() message: InboundMessage) {
     this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: 'default' });
     return of(Outcome.done());
