@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infraEnvLines, parseRuntime, planComponents, startInfrastructure } from './infrastructure.js';
@@ -25,8 +25,9 @@ describe('infrastructure plan', () => {
 
   it('passes external URLs through without starting anything', async () => {
     const logs: string[] = [];
+    const baseDir = mkdtempSync(join(tmpdir(), 'odis-infra-spec-'));
     const infra = await startInfrastructure({
-      baseDir: mkdtempSync(join(tmpdir(), 'odis-infra-spec-')),
+      baseDir,
       components: ['kafka', 'postgres'],
       env: { KAFKA_BROKERS: 'k:1', DATABASE_URL: 'postgres://x/y' },
       log: (m) => logs.push(m),
@@ -35,5 +36,6 @@ describe('infrastructure plan', () => {
     expect(infra.components).toEqual({ kafka: { source: 'external', startMs: 0 }, postgres: { source: 'external', startMs: 0 } });
     expect(logs.join('\n')).toMatch(/KAFKA_BROKERS from the environment/);
     await infra.stop();
+    rmSync(baseDir, { recursive: true, force: true });
   });
 });
