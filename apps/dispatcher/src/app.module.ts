@@ -5,6 +5,7 @@ import { DISPATCHER_CONFIG, type DispatcherConfig } from './config/dispatcher.co
 import { DispatchConsumersService } from './consumers/dispatch-consumers.service.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { FanOutModule } from './fanout/fanout.module.js';
+import { RoutingController } from './http/routing.controller.js';
 import { StatsController } from './http/stats.controller.js';
 import { RoutingModule } from './routing/routing.module.js';
 
@@ -33,7 +34,7 @@ export class DispatcherModule {
         DeliveryModule,
         FanOutModule,
       ],
-      controllers: [StatsController],
+      controllers: [StatsController, RoutingController],
       providers: [DispatchConsumersService],
     };
   }

@@ -28,6 +28,8 @@ export interface TestReceiverOptions {
   respond?: (req: ReceivedRequest) => TestReply | Promise<TestReply>;
   /** Called as each request arrives (before the reply). */
   onRequest?: (req: ReceivedRequest) => void;
+  /** Called when the sender gives up on a request before it was answered (e.g. its timeout). */
+  onAbort?: (req: ReceivedRequest) => void;
   /** Keep the bodies in `requests` (default true; a benchmark may turn it off and count instead). */
   keepRequests?: boolean;
 }
@@ -76,6 +78,11 @@ export async function startTestReceiver(options: TestReceiverOptions = {}): Prom
       };
       if (keep) requests.push(received);
       options.onRequest?.(received);
+      if (options.onAbort) {
+        res.once('close', () => {
+          if (!res.writableEnded && !closed) options.onAbort!(received);
+        });
+      }
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (count >= waiters[i].n) {
           waiters[i].resolve();

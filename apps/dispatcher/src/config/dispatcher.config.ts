@@ -34,6 +34,13 @@ export const dispatcherSettings = {
   /** Kafka consumer group ids (one per consumer). */
   DISPATCH_FANOUT_GROUP: z.string().optional().default('dispatcher-fanout'),
   DISPATCH_DELIVERY_GROUP: z.string().optional().default('dispatcher-deliveries'),
+  /**
+   * Where a consumer group without committed offsets starts: at the beginning of the retained
+   * events (default: nothing produced before the first start is missed) or at their end.
+   */
+  DISPATCH_FROM_BEGINNING: settings.bool(true),
+  /** Kafka consumer session timeout: how soon a crashed member's partitions move to the others. */
+  KAFKA_SESSION_TIMEOUT_MS: settings.int(30_000, 6_000, 300_000),
   LOG_LEVEL: settings.logLevel,
 };
 

@@ -225,7 +225,9 @@ export class PipelinedConsumer {
       if (this.totalInFlight === 0) resolve();
       else this.idleWaiters.push(resolve);
     });
-    await Promise.race([drained, sleep(this.stopTimeoutMs)]);
+    const timer = new AbortController();
+    await Promise.race([drained, sleep(this.stopTimeoutMs, timer.signal)]);
+    timer.abort();
     this.stopController.abort();
     if (this.totalInFlight > 0) this.logger.warn(`${this.totalInFlight} message(s) still in flight at stop: left uncommitted`);
     await Promise.allSettled([...this.states.values()].map((s) => this.commitNow(s)));

@@ -14,6 +14,10 @@ export const ingestSettings = {
   INGEST_GROUP: z.string().optional().default('event-ingest'),
   /** Longest `POST /v1/events` waits for Kafka's acknowledgement before answering 503. */
   INGEST_PUBLISH_TIMEOUT_MS: settings.int(10_000, 100, 120_000),
+  /** Where the consumer group starts when it has no committed offsets (default: the beginning). */
+  INGEST_FROM_BEGINNING: settings.bool(true),
+  /** Kafka consumer session timeout. */
+  KAFKA_SESSION_TIMEOUT_MS: settings.int(30_000, 6_000, 300_000),
   LOG_LEVEL: settings.logLevel,
 };
 

@@ -31,6 +31,8 @@ export class RawEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
         handler: (m) => handler.handle(m),
         partitionConcurrency: config.INGEST_CONCURRENCY,
         deadLetterTopic: TOPICS.telephonyDlq,
+        fromBeginning: config.INGEST_FROM_BEGINNING,
+        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         // Validation never throws; only publishing can, and a valid event must not end up in the
         // DLQ because Kafka was briefly away: keep retrying (backoff capped at 5 s).
         maxRetries: 100_000,
