@@ -33,7 +33,7 @@ export function distModule(rootDir: string, name: string): string {
 export default async function globalSetup(_globalConfig: unknown, projectConfig: { rootDir: string }): Promise<void> {
   const rootDir = projectConfig?.rootDir ?? process.cwd();
   const { startInfrastructure, infraEnvLines } = await importEsm<typeof InfrastructureModule>(distModule(rootDir, 'infrastructure'));
-  const { installShutdownHandlers } = await importEsm<typeof ProcessesModule>(distModule(rootDir, 'processes'));
+  const { installShutdownHandlers, runCommand } = await importEsm<typeof ProcessesModule>(distModule(rootDir, 'processes'));
   const baseDir = mkdtempSync(join(tmpdir(), 'odis-it-'));
   const t0 = Date.now();
   const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -42,6 +42,10 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
   // Ctrl-C during the run must not leave a broker behind (the children live in their own process groups).
   const { remove } = installShutdownHandlers({ shutdown: () => infra.stop(), log });
   for (const [key, value] of Object.entries(infra.env)) if (value) process.env[key] = value;
+  // The schema and the topics, as `npm start` makes them (migrations run by their command, never on import).
+  for (const script of ['dist/libs/persistence/src/cli/migrate.js', 'dist/libs/messaging/src/cli/ensure-topics.js']) {
+    await runCommand(process.execPath, [join(rootDir, script)], { cwd: rootDir, env: { ...process.env, KAFKA_LOG_LEVEL: 'error' }, timeoutMs: 120_000 });
+  }
   log(`[infra] ready in ${((Date.now() - t0) / 1000).toFixed(1)} s under ${baseDir}: ${infraEnvLines(infra.env).join(' ')}`);
   const handle: GlobalInfra = { infra, baseDir, removeHandlers: remove };
   (globalThis as Record<string, unknown>)[INFRA_GLOBAL] = handle;
