@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
-import { ConsumerRunner, MessageProducer, Outcome, type InboundMessage, type KafkaConnection, type MessageOutcome } from '@odis/messaging';
+import { ConsumerRunner, KafkaConnection, MessageProducer, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import { collect, committed, connection, createTopic, deferred, delay, rawProducer, unique, waitFor } from './kafka-kit.js';
 
 // A real broker, rebalances and retries take seconds; the suite-level default (5 s) is too short.
@@ -280,5 +280,21 @@ describe('ConsumerRunner against a real broker', () => {
     await producerOf(conn).sendOne(topic, { value: 'hello' });
     await waitFor(() => seen.length === 1, 30_000, 'the message');
     expect(r.health()).toEqual({ connected: true });
+  });
+
+  it('is not crashed by an unreachable cluster: start() keeps retrying, health() says why, stop() ends it', async () => {
+    const conn = new KafkaConnection({ brokers: ['127.0.0.1:1'], clientId: unique('it-down'), logLevel: 'nothing', retry: { retries: 0, initialRetryTime: 50 } });
+    const r = new ConsumerRunner(conn, {
+      groupId: unique('g'),
+      topics: ['anything'],
+      connectBackoffMs: { initial: 50, max: 100 },
+      handler: async () => Outcome.done(),
+    });
+    const starting = r.start();
+    starting.catch(() => undefined);
+    await waitFor(() => r.health().lastError, 20_000, 'a connection error');
+    expect(r.health().connected).toBe(false);
+    await r.stop();
+    await expect(starting).rejects.toThrow(/stopped/);
   });
 });

@@ -43,6 +43,11 @@ export interface ConsumerRunnerOptions {
    */
   maxWaitTimeMs?: number;
   maxBytesPerPartition?: number;
+  /**
+   * While a batch is being worked on, its settled prefix is committed at most this often (and once
+   * more when the batch ends). Default 1 000 ms.
+   */
+  commitIntervalMs?: number;
   /** Backoff of (re)connecting while the cluster is unreachable. Default `{ initial: 500, max: 15_000 }`. */
   connectBackoffMs?: BackoffOptions;
   logger?: LoggerService;
@@ -116,6 +121,7 @@ export class ConsumerRunner {
   private readonly fromBeginning: boolean;
   private readonly waitForAssignment: boolean;
   private readonly stopTimeoutMs: number;
+  private readonly commitIntervalMs: number;
   private readonly connectBackoff: BackoffOptions;
   private readonly consumerConfig: ConsumerConfig;
   private readonly logger: LoggerService;
@@ -157,6 +163,7 @@ export class ConsumerRunner {
     this.fromBeginning = options.fromBeginning ?? true;
     this.waitForAssignment = options.waitForAssignment ?? false;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    this.commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 1_000);
     this.connectBackoff = options.connectBackoffMs ?? { initial: 500, max: 15_000 };
     this.logger = options.logger ?? new Logger(`ConsumerRunner:${options.groupId}`);
     this.consumerConfig = {
@@ -388,6 +395,7 @@ export class ConsumerRunner {
     let deferral: { offset: bigint; untilMs: number } | null = null;
     let commitChain: Promise<void> = Promise.resolve();
     let commitQueued = false;
+    let lastCommitAt = 0;
     let closed = false;
 
     const halted = () => halt !== null || this.stopping || !payload.isRunning() || payload.isStale() || batchEpoch !== this.epoch;
@@ -396,6 +404,7 @@ export class ConsumerRunner {
       commitQueued = true;
       commitChain = commitChain.then(async () => {
         commitQueued = false;
+        lastCommitAt = Date.now();
         if (!closed) await this.commitSettled(payload, tracker, batchEpoch, false);
       });
     };
@@ -403,7 +412,7 @@ export class ConsumerRunner {
       if (closed) return; // finished after the stop timeout: this batch is over, nothing to record
       try {
         if (result.kind === 'settled') {
-          if (tracker.settle(offset)) queueCommit();
+          if (tracker.settle(offset) && Date.now() - lastCommitAt >= this.commitIntervalMs) queueCommit();
         } else if (result.kind === 'defer') {
           const o = BigInt(offset);
           if (!deferral || o < deferral.offset) deferral = { offset: o, untilMs: result.untilMs };
@@ -418,6 +427,7 @@ export class ConsumerRunner {
     };
 
     const heartbeat = setInterval(() => {
+      if (!closed && tracker.hasUncommitted() && Date.now() - lastCommitAt >= this.commitIntervalMs) queueCommit();
       payload.heartbeat().catch((error: unknown) => {
         if (isRebalancingError(error)) {
           halt ??= 'rebalance';
@@ -426,7 +436,7 @@ export class ConsumerRunner {
           this.logger.debug?.(`heartbeat failed: ${describeError(error)}`);
         }
       });
-    }, HEARTBEAT_TICK_MS);
+    }, Math.max(50, Math.min(HEARTBEAT_TICK_MS, this.commitIntervalMs)));
 
     try {
       for (const message of batch.messages) {

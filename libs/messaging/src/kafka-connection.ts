@@ -59,7 +59,9 @@ export function nestLogCreator(logger: LoggerService = new Logger('kafkajs')): l
           }
           break;
         case KafkaLogLevel.WARN:
-          logger.warn(line);
+          // Our producers bound their retries on purpose (see MessageProducer); not worth a warning each.
+          if (/Limiting retries for the idempotent producer/.test(String(message))) logger.debug?.(line);
+          else logger.warn(line);
           break;
         case KafkaLogLevel.INFO:
           logger.log(line);

@@ -1,6 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import kafkajs from 'kafkajs';
-import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { KafkaConnection } from './kafka-connection.js';
 import { describeError, type OutboundMessage } from './message.types.js';
@@ -29,6 +29,8 @@ export interface MessageProducerOptions {
   maxInFlightBatches?: number;
   /** Broker-side ack timeout of a produce request, ms. Default 30 000. */
   ackTimeoutMs?: number;
+  /** kafkajs retry of each produce request (default 10 retries, 200 ms → 10 s). */
+  retry?: RetryOptions;
   /** Backoff between connection attempts while the cluster is unreachable. */
   connectBackoffMs?: BackoffOptions;
   logger?: LoggerService;
@@ -89,6 +91,10 @@ export class MessageProducer {
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
             createPartitioner: Partitioners.DefaultPartitioner,
+            // Explicit, so the client's retry settings (which may allow 0 retries) do not apply:
+            // kafkajs refuses an idempotent producer without retries. Bounded, so a send to a
+            // missing topic or an unreachable cluster fails after about a minute instead of never.
+            retry: options.retry ?? { retries: 10, initialRetryTime: 200, maxRetryTime: 10_000 },
           })
         : source;
     this.lingerMs = Math.max(0, options.lingerMs ?? 2);

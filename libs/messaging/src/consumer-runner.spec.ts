@@ -1,0 +1,275 @@
+import { describe, expect, it } from '@jest/globals';
+import { KAFKA_HEADERS } from '@odis/contracts';
+import type { ConsumerRunConfig, EachBatchPayload, KafkaMessage, ProducerBatch, RecordMetadata } from 'kafkajs';
+import { ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.js';
+import { MessageProducer, type KafkaProducerLike } from './message-producer.js';
+import { Outcome, type MessageOutcome } from './message.types.js';
+
+/**
+ * Unit tests of the runner's batch logic with a fake kafkajs consumer: the test calls `eachBatch`
+ * itself with a fake payload and watches resolveOffset/commit/pause/seek/resume.
+ */
+const EVENTS = {
+  GROUP_JOIN: 'consumer.group_join',
+  CRASH: 'consumer.crash',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  REBALANCING: 'consumer.rebalancing',
+} as const;
+
+class FakeConsumer {
+  readonly events = EVENTS;
+  readonly listeners = new Map<string, Array<(e: unknown) => void>>();
+  readonly calls: string[] = [];
+  eachBatch: ConsumerRunConfig['eachBatch'] | undefined;
+  assignment: Record<string, number[]>;
+
+  constructor(assignment: Record<string, number[]>) {
+    this.assignment = assignment;
+  }
+  on(event: string, listener: (e: unknown) => void) {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return () => undefined;
+  }
+  emit(event: string, payload: unknown) {
+    for (const l of this.listeners.get(event) ?? []) l({ type: event, payload });
+  }
+  async connect() {}
+  async subscribe() {}
+  async run(config: ConsumerRunConfig) {
+    expect(config.autoCommit).toBe(false);
+    expect(config.eachBatchAutoResolve).toBe(false);
+    this.eachBatch = config.eachBatch;
+    this.emit(EVENTS.GROUP_JOIN, { memberAssignment: this.assignment });
+  }
+  async disconnect() {
+    this.calls.push('disconnect');
+  }
+  pause(tps: Array<{ topic: string; partitions: number[] }>) {
+    this.calls.push(`pause ${tps[0].topic}[${tps[0].partitions}]`);
+  }
+  resume(tps: Array<{ topic: string; partitions: number[] }>) {
+    this.calls.push(`resume ${tps[0].topic}[${tps[0].partitions}]`);
+  }
+  seek({ topic, partition, offset }: { topic: string; partition: number; offset: string }) {
+    this.calls.push(`seek ${topic}[${partition}]@${offset}`);
+  }
+}
+
+class FakeKafkaProducer implements KafkaProducerLike {
+  readonly batches: ProducerBatch[] = [];
+  async connect() {}
+  async disconnect() {}
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    this.batches.push(batch);
+    return [];
+  }
+}
+
+function message(offset: number, value = `m${offset}`): KafkaMessage {
+  return { key: Buffer.from('k'), value: Buffer.from(value), offset: String(offset), timestamp: '1700000000000', attributes: 0, headers: { h: Buffer.from('v') } };
+}
+
+function payload(topic: string, partition: number, offsets: number[], opts: { heartbeat?: () => Promise<void> } = {}) {
+  const log = { resolved: [] as string[], commits: [] as string[], heartbeats: 0 };
+  const messages = offsets.map((o) => message(o));
+  const p = {
+    batch: {
+      topic,
+      partition,
+      messages,
+      highWatermark: String(offsets[offsets.length - 1] + 1),
+      lastOffset: () => String(offsets[offsets.length - 1]),
+      firstOffset: () => String(offsets[0]),
+    },
+    resolveOffset: (o: string) => void log.resolved.push(o),
+    heartbeat: async () => {
+      log.heartbeats++;
+      await opts.heartbeat?.();
+    },
+    commitOffsetsIfNecessary: async (offsets?: { topics: Array<{ partitions: Array<{ offset: string }> }> }) => {
+      log.commits.push(offsets!.topics[0].partitions[0].offset);
+    },
+    uncommittedOffsets: () => ({ topics: [] }),
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => () => undefined,
+  } as unknown as EachBatchPayload;
+  return { payload: p, log };
+}
+
+async function started(options: Partial<ConsumerRunnerOptions> & Pick<ConsumerRunnerOptions, 'handler'>, assignment = { t: [0, 1] }) {
+  const consumer = new FakeConsumer(assignment);
+  const kafkaProducer = new FakeKafkaProducer();
+  const producer = new MessageProducer(kafkaProducer, { lingerMs: 0 });
+  const source = { kafka: { consumer: () => consumer, producer: () => kafkaProducer } } as never;
+  const runner = new ConsumerRunner(source, { groupId: 'g', topics: ['t'], retryBackoffMs: { initial: 1, max: 5 }, ...options }, { producer });
+  await runner.start();
+  return { runner, consumer, kafkaProducer };
+}
+
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+describe('ConsumerRunner batch handling (fake consumer)', () => {
+  it('commits only the contiguous settled prefix with partitionConcurrency > 1', async () => {
+    const gates = new Map([0, 1, 2, 3, 4, 5].map((o) => [String(o), gate()]));
+    const started_: string[] = [];
+    const { consumer } = await started({
+      partitionConcurrency: 3,
+      handler: async (m) => {
+        started_.push(m.offset);
+        await gates.get(m.offset)!.promise;
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [0, 1, 2, 3, 4, 5]);
+    const running = consumer.eachBatch!(p);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started_).toEqual(['0', '1', '2']); // at most 3 in flight
+    gates.get('1')!.open();
+    gates.get('2')!.open();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started_).toEqual(['0', '1', '2', '3', '4']);
+    expect(log.commits).toEqual([]); // 0 still running
+    gates.get('0')!.open();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(log.commits).toEqual(['3']);
+    expect(log.resolved).toEqual(['2']);
+    gates.get('4')!.open();
+    gates.get('5')!.open();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(log.commits).toEqual(['3']); // 3 still running
+    gates.get('3')!.open();
+    await running;
+    expect(log.commits[log.commits.length - 1]).toBe('6');
+    expect(log.resolved[log.resolved.length - 1]).toBe('5');
+  });
+
+  it('defer: stops the batch, commits the prefix, pauses, seeks back and resumes at untilMs', async () => {
+    const untilMs = Date.now() + 80;
+    const seen: string[] = [];
+    const { consumer, runner } = await started({
+      handler: async (m): Promise<MessageOutcome> => {
+        seen.push(m.offset);
+        return m.offset === '12' ? Outcome.deferUntil(untilMs) : Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 1, [10, 11, 12, 13, 14]);
+    await consumer.eachBatch!(p);
+    expect(seen).toEqual(['10', '11', '12']);
+    expect(log.commits[log.commits.length - 1]).toBe('12');
+    expect(consumer.calls).toEqual(['pause t[1]', 'seek t[1]@12']);
+    expect(runner.deferredPartitions()).toEqual([{ topic: 't', partition: 1, offset: '12', untilMs }]);
+    // A batch of the paused partition arriving anyway is left alone.
+    const stray = payload('t', 1, [12, 13]);
+    await consumer.eachBatch!(stray.payload);
+    expect(seen).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(Date.now()).toBeGreaterThanOrEqual(untilMs);
+    expect(consumer.calls).toContain('resume t[1]');
+    expect(runner.deferredPartitions()).toEqual([]);
+  });
+
+  it('retries a throwing handler, then dead-letters it with the reason and moves on', async () => {
+    let calls = 0;
+    const { consumer, kafkaProducer } = await started({
+      maxRetries: 2,
+      deadLetterTopic: 'dlq',
+      handler: async (m) => {
+        if (m.offset === '0') {
+          calls++;
+          throw new Error('schema mismatch');
+        }
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [0, 1]);
+    await consumer.eachBatch!(p);
+    expect(calls).toBe(3);
+    expect(log.commits[log.commits.length - 1]).toBe('2');
+    const dead = kafkaProducer.batches.flatMap((b) => b.topicMessages!);
+    expect(dead).toHaveLength(1);
+    expect(dead[0].topic).toBe('dlq');
+    expect(dead[0].messages[0].value).toEqual(Buffer.from('m0'));
+    expect(dead[0].messages[0].headers).toMatchObject({
+      h: 'v',
+      [KAFKA_HEADERS.dlqReason]: 'schema mismatch',
+      [KAFKA_HEADERS.dlqSourceTopic]: 't',
+      [KAFKA_HEADERS.dlqSourcePartition]: '0',
+      [KAFKA_HEADERS.dlqSourceOffset]: '0',
+    });
+  });
+
+  it('a rebalance during retries abandons the message: nothing is committed for it', async () => {
+    let rebalancing = false;
+    const { consumer } = await started({
+      maxRetries: 1_000,
+      retryBackoffMs: { initial: 200, max: 200 },
+      handler: async (m) => {
+        if (m.offset === '1') throw new Error('down');
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [0, 1, 2], {
+      heartbeat: async () => {
+        if (rebalancing) throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+      },
+    });
+    setTimeout(() => (rebalancing = true), 300);
+    const t0 = Date.now();
+    await consumer.eachBatch!(p);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(log.commits).toEqual(['1']); // offset 0 only
+    expect(log.resolved).toEqual(['0']);
+  });
+
+  it('drops the deferral of a partition lost in a rebalance and un-pauses it', async () => {
+    const { consumer, runner } = await started({ handler: async () => Outcome.deferUntil(Date.now() + 60_000) });
+    await consumer.eachBatch!(payload('t', 0, [0]).payload);
+    await consumer.eachBatch!(payload('t', 1, [0]).payload);
+    expect(runner.deferredPartitions().map((d) => d.partition)).toEqual([0, 1]);
+    consumer.calls.length = 0;
+    consumer.emit(EVENTS.GROUP_JOIN, { memberAssignment: { t: [1] } });
+    expect(runner.deferredPartitions().map((d) => d.partition)).toEqual([1]);
+    expect(consumer.calls).toEqual(['resume t[0]']);
+    expect(runner.assignedPartitions()).toEqual(['t|1']);
+    await runner.stop();
+    expect(runner.deferredPartitions()).toEqual([]);
+  });
+
+  it('treats a handler returning nothing as done and a malformed outcome as a dead letter', async () => {
+    const { consumer, kafkaProducer } = await started({
+      handler: ((m: { offset: string }) => (m.offset === '1' ? { kind: 'maybe' } : undefined)) as never,
+    });
+    const { payload: p, log } = payload('t', 0, [0, 1, 2]);
+    await consumer.eachBatch!(p);
+    expect(log.commits[log.commits.length - 1]).toBe('3');
+    const dead = kafkaProducer.batches.flatMap((b) => b.topicMessages!);
+    expect(dead[0].topic).toBe('webhooks.dlq');
+    expect(String(dead[0].messages[0].headers![KAFKA_HEADERS.dlqReason])).toMatch(/invalid outcome/);
+  });
+
+  it('stop() waits for in-flight handlers and commits them', async () => {
+    const g = gate();
+    const { consumer, runner } = await started({
+      handler: async () => {
+        await g.promise;
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [7]);
+    const running = consumer.eachBatch!(p);
+    await new Promise((r) => setTimeout(r, 10));
+    const stopping = runner.stop();
+    setTimeout(() => g.open(), 50);
+    await running;
+    await stopping;
+    expect(log.commits).toEqual(['8']);
+    expect(consumer.calls).toContain('disconnect');
+    expect(runner.health().connected).toBe(false);
+  });
+});
