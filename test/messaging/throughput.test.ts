@@ -16,7 +16,10 @@ afterEach(async () => {
  * design target being ≥ 2 000 deliveries/s on 2 cores.
  */
 describe('throughput', () => {
-  it('consumes and produces thousands of messages per second with coalesced sends', async () => {
+  it.each([
+    ['batch-at-a-time', false],
+    ['pipelined', true],
+  ])('consumes and produces thousands of messages per second with coalesced sends (%s)', async (_mode, pipelined) => {
     const conn = connection();
     const input = unique('it.tp-in');
     const output = unique('it.tp-out');
@@ -38,6 +41,7 @@ describe('throughput', () => {
         topics: [input],
         partitionConcurrency: 32,
         partitionsConsumedConcurrently: 6,
+        pipelined,
         handler: async (m) => {
           await producer.sendOne(output, { key: m.key, value: m.value, headers: { 'odis-delivery-id': `${m.partition}-${m.offset}` } });
           handled++;
@@ -58,7 +62,7 @@ describe('throughput', () => {
     );
     const produceRate = Math.round((N / produceMs) * 1000);
     const consumeRate = Math.round((N / consumeMs) * 1000);
-    process.stderr.write(`[throughput] produce ${produceRate}/s (${N} in ${produceMs} ms); consume+produce ${consumeRate}/s (${N} in ${consumeMs} ms, incl. group join)\n`);
+    process.stderr.write(`[throughput ${_mode}] produce ${produceRate}/s (${N} in ${produceMs} ms); consume+produce ${consumeRate}/s (${N} in ${consumeMs} ms, incl. group join)\n`);
     expect(handled).toBe(N);
     expect(consumeRate).toBeGreaterThan(300);
   });

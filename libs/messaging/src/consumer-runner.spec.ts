@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, KafkaMessage, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.js';
@@ -45,8 +45,8 @@ class FakeConsumer {
   async disconnect() {
     this.calls.push('disconnect');
   }
-  pause(tps: Array<{ topic: string; partitions: number[] }>) {
-    this.calls.push(`pause ${tps[0].topic}[${tps[0].partitions}]`);
+  pause(tps: Array<{ topic: string; partitions?: number[] }>) {
+    this.calls.push(`pause ${tps[0].topic}[${tps[0].partitions ?? '*'}]`);
   }
   resume(tps: Array<{ topic: string; partitions: number[] }>) {
     this.calls.push(`resume ${tps[0].topic}[${tps[0].partitions}]`);
@@ -98,6 +98,11 @@ function payload(topic: string, partition: number, offsets: number[], opts: { he
   return { payload: p, log };
 }
 
+const runners: ConsumerRunner[] = [];
+afterEach(async () => {
+  await Promise.all(runners.splice(0).map((r) => r.stop()));
+});
+
 async function started(options: Partial<ConsumerRunnerOptions> & Pick<ConsumerRunnerOptions, 'handler'>, assignment = { t: [0, 1] }) {
   const consumer = new FakeConsumer(assignment);
   const kafkaProducer = new FakeKafkaProducer();
@@ -105,6 +110,7 @@ async function started(options: Partial<ConsumerRunnerOptions> & Pick<ConsumerRu
   const source = { kafka: { consumer: () => consumer, producer: () => kafkaProducer } } as never;
   const runner = new ConsumerRunner(source, { groupId: 'g', topics: ['t'], retryBackoffMs: { initial: 1, max: 5 }, ...options }, { producer });
   await runner.start();
+  runners.push(runner);
   return { runner, consumer, kafkaProducer };
 }
 
@@ -271,5 +277,115 @@ describe('ConsumerRunner batch handling (fake consumer)', () => {
     expect(log.commits).toEqual(['8']);
     expect(consumer.calls).toContain('disconnect');
     expect(runner.health().connected).toBe(false);
+  });
+});
+
+describe('ConsumerRunner pipelined mode (fake consumer)', () => {
+  const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+  it('returns batches at once, pauses a full partition, resumes it at half, commits only the settled prefix', async () => {
+    const gates = new Map(Array.from({ length: 6 }, (_, o) => [String(o), gate()]));
+    const { consumer } = await started({
+      pipelined: true,
+      partitionConcurrency: 4,
+      commitIntervalMs: 0,
+      handler: async (m) => {
+        await gates.get(m.offset)!.promise;
+        return Outcome.done();
+      },
+    });
+    const first = payload('t', 0, [0, 1, 2, 3, 4, 5]);
+    await consumer.eachBatch!(first.payload); // returns although nothing finished
+    expect(first.log.resolved).toEqual(['0', '1', '2', '3']); // started = fetch position
+    expect(consumer.calls).toEqual(['pause t[0]']);
+    gates.get('1')!.open();
+    gates.get('2')!.open();
+    await tick();
+    expect(first.log.commits).toEqual([]); // 0 still running
+    expect(consumer.calls).toEqual(['pause t[0]', 'resume t[0]']); // drained to 2 = half
+    // The refetch continues after the last started message.
+    const second = payload('t', 0, [4, 5]);
+    await consumer.eachBatch!(second.payload);
+    expect(second.log.resolved).toEqual(['4', '5']);
+    gates.get('0')!.open();
+    await tick();
+    expect(first.log.commits.concat(second.log.commits)).toEqual(['3']);
+    for (const o of ['3', '4', '5']) gates.get(o)!.open();
+    await tick();
+    const all = first.log.commits.concat(second.log.commits);
+    expect(all[all.length - 1]).toBe('6');
+  });
+
+  it('defer takes effect once the messages before it settled; later ones are handed over again', async () => {
+    const release0 = gate();
+    const untilMs = Date.now() + 60_000;
+    const seen: string[] = [];
+    const { consumer, runner } = await started({
+      pipelined: true,
+      partitionConcurrency: 5,
+      commitIntervalMs: 0,
+      handler: async (m): Promise<MessageOutcome> => {
+        seen.push(m.offset);
+        if (m.offset === '0') await release0.promise;
+        if (m.offset === '1') return Outcome.deferUntil(untilMs);
+        return Outcome.done();
+      },
+    });
+    const b = payload('t', 0, [0, 1, 2, 3]);
+    await consumer.eachBatch!(b.payload);
+    await tick();
+    expect(seen).toEqual(['0', '1', '2', '3']);
+    expect(consumer.calls).toEqual(['pause t[0]']);
+    expect(runner.deferredPartitions()).toEqual([]); // 0 still running
+    release0.open();
+    await tick();
+    expect(consumer.calls).toEqual(['pause t[0]', 'pause t[0]', 'seek t[0]@1']);
+    expect(b.log.commits[b.log.commits.length - 1]).toBe('1');
+    expect(runner.deferredPartitions()).toEqual([{ topic: 't', partition: 0, offset: '1', untilMs }]);
+    await runner.stop();
+  });
+
+  it('stop() waits for in-flight handlers, then commits and disconnects', async () => {
+    const g = gate();
+    const { consumer, runner } = await started({
+      pipelined: true,
+      partitionConcurrency: 2,
+      commitIntervalMs: 60_000,
+      handler: async () => {
+        await g.promise;
+        return Outcome.done();
+      },
+    });
+    const b = payload('t', 1, [40, 41]);
+    await consumer.eachBatch!(b.payload);
+    const stopping = runner.stop();
+    await tick(20);
+    expect(consumer.calls).not.toContain('disconnect');
+    g.open();
+    await stopping;
+    expect(b.log.commits[b.log.commits.length - 1]).toBe('42');
+    expect(consumer.calls[consumer.calls.length - 1]).toBe('disconnect');
+  });
+
+  it('a rebalance commits what settled and forgets the rest', async () => {
+    const g = gate();
+    const { consumer } = await started({
+      pipelined: true,
+      partitionConcurrency: 3,
+      commitIntervalMs: 60_000,
+      handler: async (m) => {
+        if (m.offset === '1') await g.promise;
+        return Outcome.done();
+      },
+    });
+    const b = payload('t', 0, [0, 1, 2]);
+    await consumer.eachBatch!(b.payload);
+    await tick();
+    consumer.emit(EVENTS.REBALANCING, {});
+    await tick();
+    expect(b.log.commits).toEqual(['1']);
+    g.open();
+    await tick();
+    expect(b.log.commits).toEqual(['1']); // the old generation's late results do not count
   });
 });

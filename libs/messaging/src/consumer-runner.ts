@@ -20,6 +20,15 @@ export interface ConsumerRunnerOptions {
   handler: MessageHandlerFn;
   /** Messages of one partition handled at once. Commits still advance over the settled prefix only. Default 1. */
   partitionConcurrency?: number;
+  /**
+   * Pipelined mode (default false). Normally a fetched batch is finished before kafkajs fetches
+   * again, so one slow message holds back every partition of the consumer. Pipelined, a batch
+   * returns as soon as its messages are *started*: up to `partitionConcurrency` messages of a
+   * partition are in flight across batches; a partition that reaches the limit is paused until it
+   * drains to half. Commits still advance over the settled prefix only. Meant for handlers whose
+   * latency varies a lot (HTTP deliveries).
+   */
+  pipelined?: boolean;
   /** Partitions (fetched batches) handled at once: kafkajs' `partitionsConsumedConcurrently`. Default 3. */
   partitionsConsumedConcurrently?: number;
   /** Retries of a throwing handler before the message is dead-lettered. Default 5 (6 attempts). */
@@ -76,6 +85,45 @@ interface Deferral {
   timer: NodeJS.Timeout | null;
 }
 
+/** Pipelined mode: one partition's progress across batches, within one generation. */
+interface PipeState {
+  key: string;
+  topic: string;
+  partition: number;
+  epoch: number;
+  tracker: PartitionOffsetTracker;
+  inFlight: number;
+  lastStarted: bigint | null;
+  backpressured: boolean;
+  deferral: { offset: bigint; untilMs: number } | null;
+  abort: AbortController;
+  lastCommitAt: number;
+  committing: Promise<void> | null;
+  commitAgain: boolean;
+  drained: Array<() => void>;
+  slotWaiters: Set<() => void>;
+}
+
+function newPipe(topic: string, partition: number, epoch: number): PipeState {
+  return {
+    key: tpKey(topic, partition),
+    topic,
+    partition,
+    epoch,
+    tracker: new PartitionOffsetTracker(),
+    inFlight: 0,
+    lastStarted: null,
+    backpressured: false,
+    deferral: null,
+    abort: new AbortController(),
+    lastCommitAt: 0,
+    committing: null,
+    commitAgain: false,
+    drained: [],
+    slotWaiters: new Set(),
+  };
+}
+
 type ProcessResult = { kind: 'settled' } | { kind: 'defer'; untilMs: number } | { kind: 'abandoned' };
 
 type HaltReason = 'defer' | 'abandoned' | 'rebalance';
@@ -86,6 +134,8 @@ interface ActiveBatch {
 
 const MAX_TIMER_MS = 2_147_483_647;
 const HEARTBEAT_TICK_MS = 1_000;
+/** Pipelined mode: how long a batch waits for a free slot of a full partition before pausing it. */
+const PIPE_SLOT_WAIT_MS = 200;
 
 /** Same test as kafkajs' internal `isRebalancing` (not exported by the package). */
 export function isRebalancingError(error: unknown): boolean {
@@ -114,6 +164,7 @@ export class ConsumerRunner {
   readonly topics: readonly string[];
   private readonly handler: MessageHandlerFn;
   private readonly partitionConcurrency: number;
+  private readonly pipelined: boolean;
   private readonly partitionsConsumedConcurrently: number;
   private readonly maxRetries: number;
   private readonly retryBackoff: BackoffOptions;
@@ -143,6 +194,11 @@ export class ConsumerRunner {
   private readonly stopDeadlineListeners = new Set<() => void>();
   private joinWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private relaunching = false;
+  /** Pipelined mode: per-partition state living across batches (one generation). */
+  private readonly pipes = new Map<string, PipeState>();
+  /** Pipelined mode: commits outside eachBatch go through the latest payload's commit function. */
+  private commitFn: EachBatchPayload['commitOffsetsIfNecessary'] | null = null;
+  private pipeCommitTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly source: RunnerKafkaSource,
@@ -156,6 +212,7 @@ export class ConsumerRunner {
     this.topics = [...new Set(options.topics)];
     this.handler = options.handler;
     this.partitionConcurrency = positiveInt(options.partitionConcurrency, 1);
+    this.pipelined = options.pipelined ?? false;
     this.partitionsConsumedConcurrently = positiveInt(options.partitionsConsumedConcurrently, 3);
     this.maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 5));
     this.retryBackoff = options.retryBackoffMs ?? { initial: 200, max: 5_000 };
@@ -202,6 +259,12 @@ export class ConsumerRunner {
       this.startPromise = (async () => {
         const joined = this.waitForJoin();
         joined.catch(() => undefined);
+        if (this.pipelined && this.commitIntervalMs > 0) {
+          this.pipeCommitTimer = setInterval(() => {
+            for (const st of this.pipes.values()) if (st.tracker.hasUncommitted()) void this.commitPipe(st);
+          }, this.commitIntervalMs);
+          this.pipeCommitTimer.unref?.();
+        }
         await this.launch();
         await joined;
         this.logger.log(`joined group ${this.groupId} for ${this.topics.join(', ')}`);
@@ -255,7 +318,7 @@ export class ConsumerRunner {
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
-          eachBatch: (payload) => this.onBatch(consumer, payload),
+          eachBatch: (payload) => (this.pipelined ? this.onPipelinedBatch(consumer, payload) : this.onBatch(consumer, payload)),
         });
         return;
       } catch (error) {
@@ -277,6 +340,9 @@ export class ConsumerRunner {
     });
     consumer.on(REBALANCING, () => {
       if (consumer !== this.consumer) return;
+      // Pipelined work still running belongs to the old generation: commit what settled while the
+      // group still accepts it, then forget it (the new owner starts from the committed offsets).
+      this.dropPipes(consumer, true);
       this.epoch++;
     });
     consumer.on(CRASH, (event) => {
@@ -284,6 +350,7 @@ export class ConsumerRunner {
       const { error, restart } = event.payload;
       this.connected = false;
       this.lastError = describeError(error);
+      this.dropPipes(consumer, false);
       this.epoch++;
       this.logger.error(`consumer crashed: ${this.lastError}${restart ? ' (kafkajs restarts it)' : ''}`);
       if (!restart && !this.stopping) void this.relaunch();
@@ -297,6 +364,7 @@ export class ConsumerRunner {
   }
 
   private onGroupJoin(memberAssignment: Record<string, number[]>): void {
+    if (this.consumer) this.dropPipes(this.consumer, false);
     this.epoch++;
     const next = new Set<string>();
     for (const [topic, partitions] of Object.entries(memberAssignment ?? {})) {
@@ -355,6 +423,8 @@ export class ConsumerRunner {
     for (const w of waiters) w.reject(new Error(`ConsumerRunner(${this.groupId}) stopped before joining its group`));
     try {
       const consumer = this.consumer;
+      if (consumer && this.pipelined) await this.drainPipes(consumer);
+      if (this.pipeCommitTimer) clearInterval(this.pipeCommitTimer);
       if (consumer) {
         // kafkajs' disconnect stops the fetch loop, waits for the running eachBatch calls (which
         // finish their in-flight handlers, bounded by stopTimeoutMs, and commit), leaves the group.
@@ -470,6 +540,171 @@ export class ConsumerRunner {
       const from = tracker.firstUnsettled() ?? d.offset.toString();
       this.deferPartition(consumer, topic, partition, from, d.untilMs);
     }
+  }
+
+  // ---------------------------------------------------------------- pipelined mode
+
+  private async onPipelinedBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const key = tpKey(topic, partition);
+    this.commitFn = payload.commitOffsetsIfNecessary;
+    if (this.stopping || !payload.isRunning() || payload.isStale()) return;
+    let st = this.pipes.get(key);
+    if (this.deferred.has(key) || st?.deferral || st?.backpressured) {
+      // Fetched before the pause took effect: leave it unresolved, it is fetched again later.
+      consumer.pause([{ topic, partitions: [partition] }]);
+      return;
+    }
+    if (!st) {
+      st = newPipe(topic, partition, this.epoch);
+      this.pipes.set(key, st);
+    }
+    const pipe = st;
+    for (const message of batch.messages) {
+      if (this.stopping || !payload.isRunning() || payload.isStale() || this.pipes.get(key) !== pipe) break;
+      const offset = BigInt(message.offset);
+      if (pipe.lastStarted !== null && offset <= pipe.lastStarted) continue; // started already
+      if (pipe.inFlight >= this.partitionConcurrency) {
+        // Full. Fast handlers free a slot within milliseconds: wait a little for one. If none frees
+        // (slow handlers), pause this partition and return, so kafkajs can fetch for the others;
+        // the rest of the batch is fetched again once the partition drained to half.
+        if (await this.waitForSlot(pipe, PIPE_SLOT_WAIT_MS)) {
+          if (this.stopping || !payload.isRunning() || payload.isStale() || this.pipes.get(key) !== pipe) break;
+        }
+      }
+      if (pipe.inFlight >= this.partitionConcurrency) {
+        pipe.backpressured = true;
+        consumer.pause([{ topic, partitions: [partition] }]);
+        break;
+      }
+      pipe.tracker.track(message.offset);
+      pipe.inFlight++;
+      pipe.lastStarted = offset;
+      payload.resolveOffset(message.offset); // where the next fetch starts; commits are separate
+      void this.processMessage(topic, partition, message, pipe.abort.signal).then(
+        (result) => this.onPipeResult(consumer, pipe, message.offset, result),
+        (error: unknown) => {
+          this.logger.error(`${topic}[${partition}]@${message.offset}: ${describeError(error)}`);
+          this.onPipeResult(consumer, pipe, message.offset, { kind: 'abandoned' });
+        },
+      );
+    }
+  }
+
+  private waitForSlot(pipe: PipeState, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pipe.slotWaiters.delete(wake);
+        resolve(false);
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      pipe.slotWaiters.add(wake);
+    });
+  }
+
+  private onPipeResult(consumer: Consumer, pipe: PipeState, offset: string, result: ProcessResult): void {
+    pipe.inFlight--;
+    if (pipe.inFlight === 0) for (const wake of pipe.drained.splice(0)) wake();
+    for (const wake of pipe.slotWaiters) wake();
+    pipe.slotWaiters.clear();
+    if (this.pipes.get(pipe.key) !== pipe) return; // dropped (rebalance, deferral, stop): results no longer count
+    try {
+      if (result.kind === 'settled') {
+        if (pipe.tracker.settle(offset) && Date.now() - pipe.lastCommitAt >= this.commitIntervalMs) void this.commitPipe(pipe);
+      } else if (result.kind === 'defer') {
+        const o = BigInt(offset);
+        if (!pipe.deferral || o < pipe.deferral.offset) pipe.deferral = { offset: o, untilMs: result.untilMs };
+        consumer.pause([{ topic: pipe.topic, partitions: [pipe.partition] }]);
+      }
+    } catch (error) {
+      this.logger.error(`${pipe.topic}[${pipe.partition}]@${offset}: bookkeeping failed: ${describeError(error)}`);
+    }
+    if (pipe.deferral) {
+      this.finishDeferralWhenReady(consumer, pipe);
+    } else if (pipe.backpressured && pipe.inFlight <= Math.floor(this.partitionConcurrency / 2) && !this.stopping) {
+      pipe.backpressured = false;
+      consumer.resume([{ topic: pipe.topic, partitions: [pipe.partition] }]);
+    }
+  }
+
+  /**
+   * A deferral takes effect once every message before the deferred one has settled (so the commit
+   * can cover them): then the pipe is dropped (later messages still running are handed over again
+   * after the deferral), the prefix committed, and the partition seeked back and resumed at untilMs.
+   */
+  private finishDeferralWhenReady(consumer: Consumer, pipe: PipeState): void {
+    const d = pipe.deferral!;
+    if (pipe.tracker.firstUnsettled() !== d.offset.toString()) return;
+    this.pipes.delete(pipe.key);
+    pipe.abort.abort();
+    void this.commitPipe(pipe);
+    if (!this.stopping && pipe.epoch === this.epoch) this.deferPartition(consumer, pipe.topic, pipe.partition, d.offset.toString(), d.untilMs);
+  }
+
+  private commitPipe(pipe: PipeState): Promise<void> {
+    if (!this.commitFn || !pipe.tracker.hasUncommitted() || pipe.epoch !== this.epoch) return Promise.resolve();
+    if (pipe.committing) {
+      pipe.commitAgain = true;
+      return pipe.committing;
+    }
+    const commit = this.commitFn;
+    const offset = pipe.tracker.nextCommitOffset()!;
+    pipe.lastCommitAt = Date.now();
+    pipe.committing = commit({ topics: [{ topic: pipe.topic, partitions: [{ partition: pipe.partition, offset }] }] })
+      .then(() => pipe.tracker.markCommitted(offset))
+      .catch((error: unknown) => this.logger.warn(`commit of ${pipe.topic}[${pipe.partition}]@${offset} failed: ${describeError(error)}`))
+      .finally(() => {
+        pipe.committing = null;
+        if (pipe.commitAgain) {
+          pipe.commitAgain = false;
+          void this.commitPipe(pipe);
+        }
+      });
+    return pipe.committing;
+  }
+
+  /**
+   * Forgets every pipe (rebalance, crash): optionally commits what settled first, aborts retry
+   * backoffs, and un-pauses partitions paused for backpressure or a deferral that had not taken
+   * effect (kafkajs keeps pause state across rebalances).
+   */
+  private dropPipes(consumer: Consumer, commit: boolean): void {
+    for (const pipe of this.pipes.values()) {
+      if (commit) void this.commitPipe(pipe);
+      pipe.abort.abort();
+      if ((pipe.backpressured || pipe.deferral) && !this.deferred.has(pipe.key)) {
+        consumer.resume([{ topic: pipe.topic, partitions: [pipe.partition] }]);
+      }
+    }
+    this.pipes.clear();
+  }
+
+  /** stop() in pipelined mode: no new batches, retries give up, in-flight handlers finish (bounded), commit. */
+  private async drainPipes(consumer: Consumer): Promise<void> {
+    try {
+      consumer.pause(this.topics.map((topic) => ({ topic })));
+    } catch {
+      // not running yet
+    }
+    const pipes = [...this.pipes.values()];
+    for (const pipe of pipes) pipe.abort.abort();
+    const timeout = this.stopTimeoutSignal();
+    try {
+      await Promise.race([
+        Promise.all(pipes.map((pipe) => (pipe.inFlight === 0 ? undefined : new Promise<void>((wake) => pipe.drained.push(wake))))),
+        timeout.promise,
+      ]);
+    } finally {
+      timeout.dispose();
+    }
+    const stuck = pipes.reduce((n, p) => n + p.inFlight, 0);
+    if (stuck > 0) this.logger.warn(`${stuck} handler(s) still running after the stop timeout; their messages stay uncommitted`);
+    await Promise.all(pipes.map((pipe) => this.commitPipe(pipe)));
+    await Promise.all(pipes.map((pipe) => pipe.committing));
   }
 
   /** A promise that resolves once stop()'s timeout has elapsed (never while not stopping). */
@@ -591,6 +826,7 @@ export class ConsumerRunner {
       const wait = untilMs - Date.now();
       if (wait > 0) {
         entry.timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+        entry.timer.unref?.(); // the consumer's connections keep the process alive, not this timer
         return;
       }
       entry.timer = null;

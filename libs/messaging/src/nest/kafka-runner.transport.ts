@@ -14,6 +14,8 @@ export const KAFKA_RUNNER_TRANSPORT = Symbol.for('odis.kafka-runner');
 export interface KafkaHandlerExtras {
   groupId?: string;
   partitionConcurrency?: number;
+  /** See `ConsumerRunnerOptions.pipelined`. */
+  pipelined?: boolean;
   fromBeginning?: boolean;
   maxRetries?: number;
   retryBackoffMs?: BackoffOptions;
@@ -67,6 +69,10 @@ interface Registration {
  * turns an unknown exception into `{ status: 'error', message: 'Internal server error' }` before it
  * reaches us; throw an `RpcException(reason)` (or return `Outcome.deadLetter(reason)`) to keep a
  * meaningful dead-letter reason.
+ *
+ * Typing note: with a topic that is not a literal type (computed at run time), write
+ * `@EventPattern<string>(topic, extras)`; Nest's typed overload otherwise wants the handler's second
+ * parameter to accept `unknown`.
  */
 export class KafkaRunnerTransport extends Server implements CustomTransportStrategy {
   override readonly transportId = KAFKA_RUNNER_TRANSPORT;
@@ -201,7 +207,7 @@ export class KafkaRunnerTransport extends Server implements CustomTransportStrat
 
 /** Settings of one group from its handlers' extras; conflicting values: the first wins, with a warning. */
 function mergeExtras(groupId: string, registrations: Registration[], logger: Logger): Partial<ConsumerRunnerOptions> {
-  const keys = ['partitionConcurrency', 'fromBeginning', 'maxRetries', 'retryBackoffMs', 'deadLetterTopic'] as const;
+  const keys = ['partitionConcurrency', 'pipelined', 'fromBeginning', 'maxRetries', 'retryBackoffMs', 'deadLetterTopic'] as const;
   const merged: Record<string, unknown> = {};
   for (const key of keys) {
     for (const r of registrations) {
