@@ -32,7 +32,7 @@ export class RetrySchedulerService implements OnApplicationBootstrap, BeforeAppl
         groupId: config.RETRY_SCHEDULER_GROUP,
         topics: this.planner.topics,
         handler: (m) => handler.handle(m),
-        partitionConcurrency: 1,
+        partitionConcurrency: config.RETRY_SCHEDULER_PARTITION_CONCURRENCY,
         partitionsConsumedConcurrently: config.RETRY_SCHEDULER_PARTITIONS_CONCURRENTLY,
         maxWaitTimeMs: config.RETRY_SCHEDULER_MAX_WAIT_MS,
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
