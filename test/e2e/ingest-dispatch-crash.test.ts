@@ -59,7 +59,7 @@ describe('dispatcher killed with SIGKILL mid-stream (child process)', () => {
     ingest = await startEventIngest(loadIngestConfig({ ...env, PORT: '0' }));
     await waitReady(baseUrl(ingest));
     await kafka.publishSubscription({ id: subscriptionId, accountId, url: `${receiver.url}/hook`, events: ['call.started'], secret: `secret-${tag}` });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     if (process.env.DEBUG_CRASH_TEST) process.stdout.write(logs.join(''));
@@ -68,7 +68,7 @@ describe('dispatcher killed with SIGKILL mid-stream (child process)', () => {
     await kafka.deleteSubscription(subscriptionId).catch(() => undefined);
     await ingest?.close();
     await kafka.close();
-  });
+  }, 60_000);
 
   it('every event arrives at least once, repeats with the same delivery id', async () => {
     const first = await startChild();

@@ -96,7 +96,7 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     await Promise.all([waitReady(dispatcherUrl), waitReady(ingestUrl)]);
     attempts = await kafka.tap(TOPICS.attempts, (m) => subscriptions.includes(m.key?.toString() ?? ''));
     dlq = await kafka.tap(TOPICS.telephonyDlq, (m) => accounts.includes(m.key?.toString() ?? ''));
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.allSettled(receivers.map((r) => r.close()));
@@ -104,7 +104,7 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     await Promise.allSettled(subscriptions.map((id) => kafka.deleteSubscription(id)));
     await Promise.allSettled([ingest?.close(), dispatcher?.close()]);
     await kafka.close();
-  });
+  }, 60_000);
 
   it('delivers the seed page\'s three sample events byte-for-byte, signed, with every header', async () => {
     const r = await receiver();
@@ -153,7 +153,7 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     expect(new Set(records.map((a) => a.outcome))).toEqual(new Set(['succeeded']));
     expect(new Set(records.map((a) => a.delivery_id))).toEqual(new Set([...distinct(r.requests).keys()]));
     for (const a of records) expect(a).toMatchObject({ attempt: 1, status_code: 200, error_class: null, next_attempt_at: null });
-  });
+  }, 60_000);
 
   it('dead-letters every kind of invalid input with its reason and original bytes; none reaches a receiver', async () => {
     const r = await receiver();
@@ -189,7 +189,7 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     expect(JSON.parse(r.requests[0].body.toString()).event).toBe('call.started');
     const stats = (await (await fetch(`${ingestUrl}/stats`)).json()) as { rejected: Record<string, number> };
     for (const { code } of invalid) expect(stats.rejected[code]).toBeGreaterThanOrEqual(1);
-  });
+  }, 60_000);
 
   it('POST /v1/events: 202 with the event id once stored, then delivered under that id', async () => {
     const r = await receiver();
@@ -205,5 +205,5 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     await r.waitForCount(1, 30_000);
     expect(r.requests[0].headers['x-odis-event-id']).toBe(event_id);
     expect(r.requests[0].body.toString()).toBe(serializeWebhookPayload(SEED_EXAMPLES['appointment.created']));
-  });
+  }, 60_000);
 });

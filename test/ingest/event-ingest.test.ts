@@ -30,19 +30,19 @@ describe('event-ingest (real Kafka)', () => {
     started = await kafka.tap(TOPICS.callStarted, mine);
     ended = await kafka.tap(TOPICS.callEnded, mine);
     dlq = await kafka.tap(TOPICS.telephonyDlq, mine);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await app?.close();
     await kafka.close();
-  });
+  }, 60_000);
 
   it('/health and /ready answer', async () => {
     expect(await getJson(`${url}/health`)).toMatchObject({ status: 'ok', service: 'event-ingest' });
     const ready = await getJson<{ status: string; checks: Record<string, { ok: boolean }> }>(`${url}/ready`);
     expect(ready.status).toBe('ready');
     expect(Object.keys(ready.checks).sort()).toEqual(['kafka-producer', 'raw-events-consumer']);
-  });
+  }, 60_000);
 
   it("publishes a raw event to its topic with a stable id; a producer's retry (same id) keeps the id; extra fields are dropped and counted", async () => {
     const raw = { ...SEED_EXAMPLES['call.ended'], account_id: accountId, id: `call-ended-${suffix()}`, internal_cost: 3 };
@@ -59,7 +59,7 @@ describe('event-ingest (real Kafka)', () => {
     const stats = await getJson<{ dropped_by_field: Record<string, number> }>(`${url}/stats`);
     expect(stats.dropped_by_field.internal_cost).toBeGreaterThanOrEqual(2);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/odis_ingest_dropped_fields_total \d+/);
-  });
+  }, 60_000);
 
   it('without a producer id the raw position is the event id', async () => {
     await kafka.produceRaw(accountId, { ...SEED_EXAMPLES['call.started'], account_id: accountId });
@@ -69,7 +69,7 @@ describe('event-ingest (real Kafka)', () => {
     const raw = await kafka.tap(TOPICS.telephonyRaw, (m) => m.key?.toString() === accountId && !m.value?.toString().includes('"id"'));
     await raw.waitForCount(1);
     expect(record.event_id).toBe(eventIdFor({ accountId, rawPosition: `${raw.records[0].partition}:${raw.records[0].offset}` }));
-  });
+  }, 60_000);
 
   it('POST /v1/events: 202 once stored; 400 naming the field; 401 without the token; 413 over the limit', async () => {
     const ok = await post({ ...SEED_EXAMPLES['call.started'], account_id: accountId, id: `http-${suffix()}` });
@@ -103,7 +103,7 @@ describe('event-ingest (real Kafka)', () => {
     const tooLarge = await post({ ...SEED_EXAMPLES['call.started'], account_id: accountId, padding: 'x'.repeat(MAX) });
     expect(tooLarge.status).toBe(413);
     expect(await tooLarge.json()).toMatchObject({ error: { code: 'too_large' } });
-  });
+  }, 60_000);
 
   it('dead-letters an oversized raw event with its original bytes and goes on', async () => {
     const big = Buffer.from(JSON.stringify({ ...SEED_EXAMPLES['call.started'], account_id: accountId, padding: 'y'.repeat(MAX) }));
@@ -113,5 +113,5 @@ describe('event-ingest (real Kafka)', () => {
     expect(dlq.records[0].value?.equals(big)).toBe(true);
     expect(dlq.records[0].headers[KAFKA_HEADERS.dlqReason]).toMatch(/^too_large: event is \d+ bytes, more than the limit of 4096$/);
     await waitFor(() => started.records.length >= 3, { timeoutMs: 10_000, message: 'the event after the oversized one' });
-  });
+  }, 60_000);
 });

@@ -31,6 +31,12 @@ export const dispatcherSettings = {
   DISPATCH_FANOUT_CONCURRENCY: settings.int(128, 1, 10_000),
   /** Requests in flight per endpoint (URL origin); more wait in that endpoint's own queue. */
   DISPATCH_PER_ENDPOINT_CONCURRENCY: settings.int(8, 1, 1_000),
+  /**
+   * Fan-out waits at most this long for a busy endpoint's slot before handing the delivery off to
+   * `webhooks.deliveries`; an endpoint with every slot held and none freed for this long (stalled)
+   * gets its deliveries handed off at once.
+   */
+  DISPATCH_HANDOFF_AFTER_MS: settings.int(1_000, 0, 60_000),
   /** Kafka consumer group ids (one per consumer). */
   DISPATCH_FANOUT_GROUP: z.string().optional().default('dispatcher-fanout'),
   DISPATCH_DELIVERY_GROUP: z.string().optional().default('dispatcher-deliveries'),

@@ -55,3 +55,42 @@ describe('EndpointConcurrencyLimiter', () => {
     expect(() => new EndpointConcurrencyLimiter(0)).toThrow(RangeError);
   });
 });
+
+describe('EndpointConcurrencyLimiter: bounded waits and stall detection', () => {
+  it('acquireWithin gets a slot freed in time, and gives up (withdrawn from the queue) otherwise', async () => {
+    const limiter = new EndpointConcurrencyLimiter(1);
+    expect(await limiter.acquireWithin('e', 0)).toBe(true);
+    expect(await limiter.acquireWithin('e', 0)).toBe(false);
+    const late = limiter.acquireWithin('e', 20);
+    expect(limiter.queued('e')).toBe(1);
+    expect(await late).toBe(false);
+    expect(limiter.queued('e')).toBe(0);
+    const inTime = limiter.acquireWithin('e', 1_000);
+    setTimeout(() => limiter.release('e'), 5);
+    expect(await inTime).toBe(true);
+    expect(limiter.inFlight('e')).toBe(1);
+    // A withdrawn waiter is skipped when a slot frees.
+    const gaveUp = limiter.acquireWithin('e', 10);
+    const patient = limiter.acquire('e');
+    expect(await gaveUp).toBe(false);
+    limiter.release('e');
+    await patient;
+    limiter.release('e');
+    expect(limiter.stats()).toEqual({ endpoints: 0, active: 0, queued: 0 });
+  });
+
+  it('a busy endpoint whose slots turn over is not stalled; one that frees nothing for stallMs is', () => {
+    let now = 1_000;
+    const limiter = new EndpointConcurrencyLimiter(2, () => now);
+    limiter.tryAcquire('e');
+    limiter.tryAcquire('e');
+    now += 500;
+    expect(limiter.isStalled('e', 1_000)).toBe(false);
+    now += 600;
+    expect(limiter.isStalled('e', 1_000)).toBe(true);
+    limiter.release('e');
+    limiter.tryAcquire('e');
+    expect(limiter.isStalled('e', 1_000)).toBe(false);
+    expect(limiter.isStalled('idle', 1)).toBe(false);
+  });
+});

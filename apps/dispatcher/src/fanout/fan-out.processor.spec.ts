@@ -14,7 +14,7 @@ import { FanOutProcessor } from './fan-out.processor.js';
 
 const ok: HttpOutcome = { kind: 'response', statusCode: 200, body: null, truncated: false, durationMs: 1 };
 
-function setup(perEndpoint = 2) {
+function setup(perEndpoint = 2, handoffAfterMs = 0) {
   const posted: string[] = [];
   const hanging: Array<() => void> = [];
   const client: WebhookHttpClient = {
@@ -37,7 +37,7 @@ function setup(perEndpoint = 2) {
     table,
     decrypt: () => 'x',
   });
-  const processor = new FanOutProcessor({ table, planner: new FanOutPlanner(), executor, limiter, sendDurably: send });
+  const processor = new FanOutProcessor({ table, planner: new FanOutPlanner(), executor, limiter, sendDurably: send, handoffAfterMs });
   return { processor, table, posted, hanging, sent, limiter };
 }
 
@@ -78,9 +78,26 @@ describe('FanOutProcessor', () => {
     const jobs = handedOff.map((m) => deliveryJob.parse(JSON.parse(String(m.value))) as DeliveryJob);
     expect(jobs.map((j) => j.delivery_id)).toEqual([deliveryIdFor('evt_2', 'wh_hang'), deliveryIdFor('evt_3', 'wh_hang')]);
     expect(posted.filter((u) => u.includes('ok.example.com'))).toHaveLength(3);
-    expect(processor.counters).toMatchObject({ inline: 4, handedOff: 2 });
+    expect(processor.counters).toMatchObject({ inline: 4, waited: 0, handedOff: 2 });
     hanging.forEach((f) => f());
     expect(await first).toEqual({ kind: 'done' });
+  });
+
+  it('waits for a busy endpoint whose slots turn over instead of handing off', async () => {
+    const { processor, table, hanging, sent, posted } = setup(1, 5_000);
+    table.upsert(route({ id: 'wh_busy', url: 'https://hanging.example.com/h' }));
+    const first = processor.process(message(validatedEvent('call.started', { event_id: 'evt_1' }), '0'));
+    const second = processor.process(message(validatedEvent('call.started', { event_id: 'evt_2' }), '1'));
+    await new Promise((r) => setImmediate(r));
+    expect(posted).toHaveLength(1);
+    hanging.shift()!(); // the first request answers: its slot goes to evt_2
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(posted).toHaveLength(2);
+    hanging.shift()!();
+    expect(await second).toEqual({ kind: 'done' });
+    expect(sent.filter((s) => s.topic === 'webhooks.deliveries')).toEqual([]);
+    expect(processor.counters).toMatchObject({ inline: 2, waited: 1, handedOff: 0 });
   });
 
   it('is done at once for an event nobody subscribed to, and dead-letters an undecodable one', async () => {

@@ -2,6 +2,7 @@ import { decodeMessage, TOPICS, validatedEventMessage, type DeliveryJob } from '
 import { Outcome, type InboundMessage, type MessageOutcome, type OutboundMessage } from '@odis/messaging';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import type { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
+import type { Route } from '../routing/route.js';
 import type { RoutingTable } from '../routing/routing-table.js';
 import type { FanOutPlanner } from './fan-out-planner.js';
 
@@ -9,7 +10,11 @@ export interface FanOutCounters {
   events: number;
   eventsWithoutSubscribers: number;
   deliveries: number;
+  /** Attempt 1 made by the fan-out itself (a slot was free, or freed within the wait budget). */
   inline: number;
+  /** Of those, how many waited for a slot first. */
+  waited: number;
+  /** Sent to `webhooks.deliveries` because the endpoint was stalled or its queue full. */
   handedOff: number;
 }
 
@@ -19,22 +24,35 @@ export interface FanOutDeps {
   executor: DeliveryExecutor;
   limiter: EndpointConcurrencyLimiter;
   sendDurably: (topic: string, messages: OutboundMessage[]) => Promise<void>;
+  /**
+   * A delivery whose endpoint has no free slot waits for one at most this long (and not at all when
+   * the endpoint is stalled: all slots held, none freed for this long); then it is handed off.
+   */
+  handoffAfterMs?: number;
+  /** At most this many fan-out deliveries wait for one endpoint; more are handed off at once. */
+  maxWaitingPerEndpoint?: number;
   now?: () => number;
 }
 
 /**
- * One validated event → its deliveries. Attempt 1 of a delivery runs inline (no extra Kafka hop)
- * when its endpoint has a free slot right now; a delivery whose endpoint is saturated (slow or
- * hanging) is handed off to `webhooks.deliveries` instead, where it waits in that endpoint's queue
- * without holding this event back. The event is done once every inline attempt is recorded and every
- * hand-off is acknowledged.
+ * One validated event → its deliveries. Attempt 1 runs inline (no extra Kafka hop) when its
+ * endpoint has a free slot, or gets one within `handoffAfterMs` (a busy but healthy endpoint turns
+ * its slots over in milliseconds). A delivery whose endpoint is stalled (slow or hanging: every slot
+ * held and none freed for `handoffAfterMs`), whose wait ran out, or whose endpoint already has
+ * `maxWaitingPerEndpoint` waiting, is handed off to `webhooks.deliveries` instead, where it waits in
+ * that endpoint's queue without holding this event back. The event is done once every inline attempt
+ * is recorded and every hand-off is acknowledged.
  */
 export class FanOutProcessor {
-  readonly counters: FanOutCounters = { events: 0, eventsWithoutSubscribers: 0, deliveries: 0, inline: 0, handedOff: 0 };
+  readonly counters: FanOutCounters = { events: 0, eventsWithoutSubscribers: 0, deliveries: 0, inline: 0, waited: 0, handedOff: 0 };
   private readonly now: () => number;
+  private readonly handoffAfterMs: number;
+  private readonly maxWaiting: number;
 
   constructor(private readonly deps: FanOutDeps) {
     this.now = deps.now ?? Date.now;
+    this.handoffAfterMs = deps.handoffAfterMs ?? 1_000;
+    this.maxWaiting = deps.maxWaitingPerEndpoint ?? deps.limiter.perEndpoint * 32;
   }
 
   async process(message: InboundMessage): Promise<MessageOutcome> {
@@ -51,19 +69,33 @@ export class FanOutProcessor {
     this.counters.deliveries += planned.length;
     const work: Promise<void>[] = [];
     let handoff: OutboundMessage[] | null = null;
+    const { limiter, executor } = this.deps;
     for (const { job, route } of planned) {
-      if (this.deps.limiter.tryAcquire(route.endpoint)) {
+      const endpoint = route.endpoint;
+      if (limiter.tryAcquire(endpoint)) {
         this.counters.inline++;
-        work.push(this.deps.executor.runHeld(job, DeliveryExecutor.targetOf(route)));
-      } else {
+        work.push(executor.runHeld(job, DeliveryExecutor.targetOf(route)));
+      } else if (limiter.isStalled(endpoint, this.handoffAfterMs) || limiter.queued(endpoint) >= this.maxWaiting) {
         this.counters.handedOff++;
         (handoff ??= []).push(this.handoffMessage(job));
+      } else {
+        work.push(this.waitThenRun(job, route));
       }
     }
     if (handoff) work.push(this.deps.sendDurably(TOPICS.deliveries, handoff));
     const results = await Promise.allSettled(work);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     return Outcome.done();
+  }
+
+  private async waitThenRun(job: DeliveryJob, route: Route): Promise<void> {
+    if (await this.deps.limiter.acquireWithin(route.endpoint, this.handoffAfterMs)) {
+      this.counters.inline++;
+      this.counters.waited++;
+      return this.deps.executor.runHeld(job, DeliveryExecutor.targetOf(route));
+    }
+    this.counters.handedOff++;
+    return this.deps.sendDurably(TOPICS.deliveries, [this.handoffMessage(job)]);
   }
 
   private handoffMessage(job: DeliveryJob): OutboundMessage {

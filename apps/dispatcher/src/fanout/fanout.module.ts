@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { DurableSender } from '../delivery/durable-sender.js';
@@ -14,9 +15,23 @@ import { FanOutProcessor } from './fan-out.processor.js';
     FanOutPlanner,
     {
       provide: FanOutProcessor,
-      inject: [RoutingTable, FanOutPlanner, DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender],
-      useFactory: (table: RoutingTable, planner: FanOutPlanner, executor: DeliveryExecutor, limiter: EndpointConcurrencyLimiter, sender: DurableSender) =>
-        new FanOutProcessor({ table, planner, executor, limiter, sendDurably: (topic, messages) => sender.send(topic, messages) }),
+      inject: [RoutingTable, FanOutPlanner, DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, DISPATCHER_CONFIG],
+      useFactory: (
+        table: RoutingTable,
+        planner: FanOutPlanner,
+        executor: DeliveryExecutor,
+        limiter: EndpointConcurrencyLimiter,
+        sender: DurableSender,
+        config: DispatcherConfig,
+      ) =>
+        new FanOutProcessor({
+          table,
+          planner,
+          executor,
+          limiter,
+          sendDurably: (topic, messages) => sender.send(topic, messages),
+          handoffAfterMs: config.DISPATCH_HANDOFF_AFTER_MS,
+        }),
     },
   ],
   exports: [FanOutProcessor],

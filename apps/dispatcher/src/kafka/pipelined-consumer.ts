@@ -24,8 +24,8 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
  * the group for that long. Here a batch returns as soon as its messages are *started*:
  *
  * - up to `maxInFlightPerPartition` messages of a partition are in flight at once, across batches;
- *   when a partition reaches it, that partition alone is paused (and seeked back to the first
- *   message not started) until it drains to `resumeBelow`;
+ *   fetched messages beyond that wait in the partition's backlog (at most one fetched batch), and
+ *   that partition alone is paused until its backlog is started and it drains to `resumeBelow`;
  * - the committed offset of a partition advances only over its contiguous prefix of settled
  *   messages (PartitionOffsetTracker), so a crash re-delivers everything not finished: at least once;
  * - handler outcomes as in `ConsumerRunner`: `done`; `dead-letter` (record to the dead-letter topic,
@@ -43,7 +43,11 @@ export interface PipelinedConsumerOptions {
   handler: MessageHandlerFn;
   /** Messages of one partition in flight at once. */
   maxInFlightPerPartition: number;
-  /** A paused partition resumes once its in-flight count is at most this. Default half the window. */
+  /**
+   * A paused partition resumes (is fetched again) once its backlog is started and its in-flight
+   * count is at most this. Default: one below the window, so the next batch is fetched while the
+   * window is still busy.
+   */
   resumeBelow?: number;
   /** Retries of a throwing handler before the message is dead-lettered. Default 5. */
   maxRetries?: number;
@@ -56,6 +60,11 @@ export interface PipelinedConsumerOptions {
   /** How long `stop()` waits for in-flight handlers. Default 15 000 ms. */
   stopTimeoutMs?: number;
   maxWaitTimeMs?: number;
+  /**
+   * Most bytes fetched per partition and request. Kept modest (default 256 KiB): a paused partition
+   * drops the rest of its fetched batch and fetches it again on resume.
+   */
+  maxBytesPerPartition?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   logger?: LoggerService;
@@ -66,7 +75,11 @@ interface PartitionState {
   partition: number;
   generation: number;
   tracker: PartitionOffsetTracker;
-  lastTracked: bigint;
+  /** Highest offset taken from a fetched batch (started or waiting in the backlog). */
+  lastTaken: bigint;
+  /** Fetched messages not started yet because the window was full (FIFO; `backlogHead` is next). */
+  backlog: KafkaMessage[];
+  backlogHead: number;
   inFlight: number;
   paused: boolean;
   commitTimer: NodeJS.Timeout | null;
@@ -106,7 +119,7 @@ export class PipelinedConsumer {
   ) {
     this.logger = options.logger ?? new Logger(`PipelinedConsumer:${options.groupId}`);
     this.window = Math.max(1, Math.floor(options.maxInFlightPerPartition));
-    this.resumeBelow = Math.max(0, Math.min(this.window - 1, options.resumeBelow ?? Math.floor(this.window / 2)));
+    this.resumeBelow = Math.max(0, Math.min(this.window - 1, options.resumeBelow ?? this.window - 1));
     this.maxRetries = Math.max(0, options.maxRetries ?? 5);
     this.deadLetterTopic = options.deadLetterTopic ?? TOPICS.internalDlq;
     this.commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 50);
@@ -146,7 +159,8 @@ export class PipelinedConsumer {
         groupId: this.options.groupId,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
-        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 50,
+        maxBytesPerPartition: this.options.maxBytesPerPartition ?? 256 * 1024,
         allowAutoTopicCreation: false,
         retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8, restartOnFailure: async () => !this.stopping },
       });
@@ -246,7 +260,9 @@ export class PipelinedConsumer {
         partition,
         generation: this.generation,
         tracker: new PartitionOffsetTracker(),
-        lastTracked: -1n,
+        lastTaken: -1n,
+        backlog: [],
+        backlogHead: 0,
         inFlight: 0,
         paused: false,
         commitTimer: null,
@@ -259,30 +275,50 @@ export class PipelinedConsumer {
 
   private async onBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
-    if (this.stopping) return;
+    if (this.stopping || !isRunning() || isStale()) return;
     const state = this.stateFor(batch.topic, batch.partition);
+    let last: string | null = null;
     for (const message of batch.messages) {
-      if (this.stopping || !isRunning() || isStale()) break;
       const offset = BigInt(message.offset);
-      if (offset <= state.lastTracked) {
-        resolveOffset(message.offset); // already started in this generation
-        continue;
-      }
-      if (state.inFlight >= this.window) {
-        // This partition is full: pause it alone; it resumes from here once it drains.
-        state.paused = true;
-        consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
-        consumer.seek({ topic: state.topic, partition: state.partition, offset: message.offset });
-        break;
-      }
-      state.tracker.track(offset);
-      state.lastTracked = offset;
+      last = message.offset;
+      if (offset <= state.lastTaken) continue; // already taken in this generation
+      state.lastTaken = offset;
+      state.backlog.push(message);
+    }
+    // Taken (started or queued here), so the next fetch continues after them; commits still wait
+    // for each message to settle.
+    if (last !== null) resolveOffset(last);
+    this.pump(consumer, state);
+    if (state.backlogHead < state.backlog.length && !state.paused) {
+      // The window is full: stop fetching this partition alone until its backlog is started.
+      state.paused = true;
+      consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
+    }
+    await payload.heartbeat().catch(() => undefined);
+  }
+
+  /** Starts backlog messages while the partition's window has room; resumes fetching once drained. */
+  private pump(consumer: Consumer, state: PartitionState): void {
+    while (state.inFlight < this.window && state.backlogHead < state.backlog.length && !this.stopping) {
+      const message = state.backlog[state.backlogHead];
+      state.backlog[state.backlogHead++] = undefined as never;
+      state.tracker.track(message.offset);
       state.inFlight++;
       this.totalInFlight++;
       void this.process(consumer, state, message);
-      resolveOffset(message.offset);
     }
-    await payload.heartbeat().catch(() => undefined);
+    if (state.backlogHead >= state.backlog.length) {
+      state.backlog = [];
+      state.backlogHead = 0;
+      if (state.paused && state.inFlight <= this.resumeBelow && !this.stopping) {
+        state.paused = false;
+        try {
+          consumer.resume([{ topic: state.topic, partitions: [state.partition] }]);
+        } catch (error) {
+          this.logger.warn(`resume of ${state.topic}[${state.partition}] failed: ${describeError(error)}`);
+        }
+      }
+    }
   }
 
   private async process(consumer: Consumer, state: PartitionState, message: KafkaMessage): Promise<void> {
@@ -301,16 +337,9 @@ export class PipelinedConsumer {
     } finally {
       state.inFlight--;
       this.totalInFlight--;
-      if (settled && state.generation === this.generation && this.states.get(`${state.topic}|${state.partition}`) === state) {
-        if (state.tracker.settle(message.offset)) this.scheduleCommit(state);
-        if (state.paused && state.inFlight <= this.resumeBelow && !this.stopping) {
-          state.paused = false;
-          try {
-            consumer.resume([{ topic: state.topic, partitions: [state.partition] }]);
-          } catch (error) {
-            this.logger.warn(`resume of ${state.topic}[${state.partition}] failed: ${describeError(error)}`);
-          }
-        }
+      if (state.generation === this.generation && this.states.get(`${state.topic}|${state.partition}`) === state) {
+        if (settled && state.tracker.settle(message.offset)) this.scheduleCommit(state);
+        this.pump(consumer, state);
       }
       if (this.totalInFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
