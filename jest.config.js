@@ -28,6 +28,8 @@ const common = {
 };
 
 export default {
+  // Global (not per-project) in jest: integration tests start brokers and apps.
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -40,7 +42,6 @@ export default {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

@@ -58,7 +58,9 @@ export class OutboxRelay {
 
   health(): { ok: boolean; detail?: string } {
     if (!this.running) return { ok: false, detail: 'stopped' };
-    return this.lastError ? { ok: false, detail: this.lastError } : { ok: true, detail: this.leader ? 'leader' : 'standby' };
+    if (this.lastError) return { ok: false, detail: this.lastError };
+    if (!this.client) return { ok: false, detail: 'connecting' };
+    return { ok: true, detail: this.leader ? 'leader' : 'standby' };
   }
 
   private async run(): Promise<void> {
