@@ -25,8 +25,8 @@ export class StatsController {
       deliveries: this.executor.counters,
       endpoints: this.limiter.stats(),
       consumers: {
-        fan_out: { ...this.consumers.fanOut.health(), in_flight: this.consumers.fanOut.inFlight, paused: this.consumers.fanOut.pausedPartitions() },
-        deliveries: { ...this.consumers.deliveries.health(), in_flight: this.consumers.deliveries.inFlight, paused: this.consumers.deliveries.pausedPartitions() },
+        fan_out: { ...this.consumers.fanOut.health(), partitions: this.consumers.fanOut.assignedPartitions().length },
+        deliveries: { ...this.consumers.deliveries.health(), partitions: this.consumers.deliveries.assignedPartitions().length },
       },
       memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
     };
