@@ -256,6 +256,18 @@ describe('notifier', () => {
     expect(await mailsFor(webhookId)).toHaveLength(0);
   }, 60_000);
 
+  it('answers /health and /ready with its checks', async () => {
+    const server = app.getHttpServer();
+    const { port } = server.address() as { port: number };
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', service: 'notifier' });
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(Object.keys(body.checks).sort()).toEqual(['exhausted-consumer', 'kafka-producer', 'postgres']);
+  });
+
   it('dead-letters an undecodable exhausted message and keeps consuming', async () => {
     const bad = await producer.send({ topic: TOPICS.exhausted, acks: -1, messages: [{ key: 'x', value: 'not json' }] });
     await handled({ partition: bad[0]!.partition, offset: bad[0]!.baseOffset! });
