@@ -54,8 +54,11 @@ describe('retries, disable and re-enable (end to end)', () => {
   let endpointDown = true;
 
   const auth = () => ({ Authorization: `Bearer ${apiKey}` });
+  // Mail about this test's webhook (a notifier sends whatever the shared notification log owes).
   const mails = async (): Promise<ParsedMail[]> =>
-    Promise.all(readdirSync(mailDir).filter((f) => f.endsWith('.eml')).map((f) => simpleParser(readFileSync(join(mailDir, f)))));
+    (await Promise.all(readdirSync(mailDir).filter((f) => f.endsWith('.eml')).map((f) => simpleParser(readFileSync(join(mailDir, f)))))).filter((m) =>
+      String(m.headers.get('x-odis-notification-key') ?? '').startsWith(`webhook-disabled:${webhookId}:`),
+    );
   const callStarted = (n: number) => ({ ...SEED_EXAMPLES['call.started'], account_id: accountId, data: { ...SEED_EXAMPLES['call.started'].data, call_id: `call_${tag}_${n}` } });
   const callIdOf = (r: ReceivedRequest) => (JSON.parse(r.body.toString('utf8')) as { data: { call_id: string } }).data.call_id;
 
