@@ -47,6 +47,8 @@ export const dispatcherSettings = {
   DISPATCH_FROM_BEGINNING: settings.bool(true),
   /** Kafka consumer session timeout: how soon a crashed member's partitions move to the others. */
   KAFKA_SESSION_TIMEOUT_MS: settings.int(30_000, 6_000, 300_000),
+  /** V8 old-generation growing factor in percent (applied in main.ts; 0 = V8's default heuristics). */
+  DISPATCH_HEAP_GROWING_PERCENT: settings.int(50, 0, 1_000),
   LOG_LEVEL: settings.logLevel,
 };
 

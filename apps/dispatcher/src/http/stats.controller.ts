@@ -28,7 +28,7 @@ export class StatsController {
         fan_out: { ...this.consumers.fanOut.health(), partitions: this.consumers.fanOut.assignedPartitions().length },
         deliveries: { ...this.consumers.deliveries.health(), partitions: this.consumers.deliveries.assignedPartitions().length },
       },
-      memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+      memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed, heap_total_bytes: mem.heapTotal, external_bytes: mem.external, array_buffers_bytes: mem.arrayBuffers },
     };
   }
 }

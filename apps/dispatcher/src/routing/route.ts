@@ -25,6 +25,21 @@ export interface Route {
 
 export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string };
 
+/**
+ * Interns strings that many routes share (endpoint origins, account ids), so 100,000 routes hold one
+ * copy of each instead of one per snapshot. Bounded: past `limit` distinct values it stops adding.
+ */
+export class StringPool {
+  private readonly pool = new Map<string, string>();
+  constructor(private readonly limit = 200_000) {}
+  intern(value: string): string {
+    const existing = this.pool.get(value);
+    if (existing !== undefined) return existing;
+    if (this.pool.size < this.limit) this.pool.set(value, value);
+    return value;
+  }
+}
+
 /** Endpoint key of a URL, or null when the URL cannot be parsed. */
 export function endpointOf(url: string): string | null {
   try {
@@ -35,8 +50,13 @@ export function endpointOf(url: string): string | null {
 }
 
 /** Builds a route from a decoded snapshot; fails (never throws) when the URL or the secret is unusable. */
-export function routeFromSnapshot(snapshot: SubscriptionSnapshot, decrypt: (sealed: string, context: string) => string): RouteDecode {
-  const endpoint = endpointOf(snapshot.url);
+export function routeFromSnapshot(
+  snapshot: SubscriptionSnapshot,
+  decrypt: (sealed: string, context: string) => string,
+  pool: StringPool = new StringPool(0),
+): RouteDecode {
+  const origin = endpointOf(snapshot.url);
+  const endpoint = origin === null ? null : pool.intern(origin);
   if (!endpoint || endpoint === 'null') return { ok: false, reason: `subscription ${snapshot.id}: url is not an absolute URL` };
   let secret: string;
   try {
@@ -50,7 +70,7 @@ export function routeFromSnapshot(snapshot: SubscriptionSnapshot, decrypt: (seal
     ok: true,
     route: {
       id: snapshot.id,
-      accountId: snapshot.account_id,
+      accountId: pool.intern(snapshot.account_id),
       url: snapshot.url,
       endpoint,
       eventMask: mask,

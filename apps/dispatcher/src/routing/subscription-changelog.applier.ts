@@ -1,6 +1,6 @@
 import { decodeMessage, subscriptionSnapshot } from '@odis/contracts';
 import type { RoutingTable } from './routing-table.js';
-import { routeFromSnapshot } from './route.js';
+import { routeFromSnapshot, StringPool } from './route.js';
 
 export interface ChangelogRecord {
   key: Buffer | null;
@@ -29,6 +29,7 @@ export interface ChangelogStats {
  */
 export class SubscriptionChangelogApplier {
   readonly stats: ChangelogStats = { applied: 0, deleted: 0, stale: 0, skipped: 0 };
+  private readonly pool = new StringPool();
 
   constructor(
     private readonly table: RoutingTable,
@@ -48,7 +49,7 @@ export class SubscriptionChangelogApplier {
     if (!decoded.ok) return this.skip(`undecodable snapshot: ${decoded.reason}`, record, key);
     const snapshot = decoded.value;
     if (key !== null && key !== snapshot.id) return this.skip(`snapshot id ${snapshot.id} does not match its key ${key}`, record, null);
-    const built = routeFromSnapshot(snapshot, this.decrypt);
+    const built = routeFromSnapshot(snapshot, this.decrypt, this.pool);
     if (!built.ok) return this.skip(built.reason, record, snapshot.id);
     const result = this.table.upsert(built.route);
     if (result === 'stale') {
