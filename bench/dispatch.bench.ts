@@ -331,15 +331,45 @@ process.on('SIGWINCH', () => {
 });
 `;
 
-/** Self time of a .cpuprofile by area (npm package, node internals, our apps/libs, GC) and by function. */
-function summarizeProfile(file: string, top = 15): { areas: Record<string, string | number>[]; functions: Record<string, string | number>[] } {
-  interface CallFrame {
-    functionName: string;
-    url: string;
-    lineNumber: number;
-  }
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: CallFrame }>; samples: number[]; timeDeltas: number[] };
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/**
+ * Who a sample belongs to: the first of these (in this order) found anywhere on its stack. So the
+ * node:http and socket work got starts counts as the HTTP attempt; what runs in a bare callback
+ * (an I/O completion) counts by its own frames.
+ */
+const PROFILE_OWNERS: Array<[string, (cf: CallFrame) => boolean]> = [
+  ['HTTP attempt (got, GotWebhookClient)', (cf) => /node_modules\/got\/|got-webhook-client/.test(cf.url)],
+  ['Kafka (kafkajs)', (cf) => /node_modules\/kafkajs\//.test(cf.url)],
+  ['signing (HMAC)', (cf) => /contracts\/src\/signing/.test(cf.url)],
+  ['validation (zod)', (cf) => /node_modules\/zod\//.test(cf.url)],
+  ['dispatcher code (fan-out, executor, routing)', (cf) => /dist\/apps\/dispatcher\//.test(cf.url)],
+  ['libs/messaging (runner, producer)', (cf) => /dist\/libs\/messaging\//.test(cf.url)],
+  ['node:http / net / streams callbacks', (cf) => /^node:(_http|net|internal\/streams|internal\/stream_base)/.test(cf.url)],
+];
+
+/**
+ * Self time of a .cpuprofile by owner (see PROFILE_OWNERS; GC on its own), by area (npm package,
+ * node internals, our apps/libs) and by function.
+ */
+export function summarizeProfile(file: string, top = 15): { owners: Record<string, string | number>[]; areas: Record<string, string | number>[]; functions: Record<string, string | number>[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: CallFrame; children?: number[] }>; samples: number[]; timeDeltas: number[] };
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const ownerOf = (id: number): string => {
+    const leaf = byId.get(id)!;
+    if (leaf.functionName.startsWith('(')) return leaf.functionName; // (garbage collector), (program), (idle)
+    const stack: CallFrame[] = [];
+    for (let cur: number | undefined = id; cur !== undefined && stack.length < 500; cur = parentOf.get(cur)) stack.push(byId.get(cur)!);
+    for (const [owner, test] of PROFILE_OWNERS) if (stack.some((cf) => cf.url && test(cf))) return owner;
+    return 'other';
+  };
+  const owners = new Map<string, number>();
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const area = (cf: CallFrame): string => {
@@ -361,6 +391,8 @@ function summarizeProfile(file: string, top = 15): { areas: Record<string, strin
     total += us;
     const a = area(cf);
     areas.set(a, (areas.get(a) ?? 0) + us);
+    const o = ownerOf(id);
+    owners.set(o, (owners.get(o) ?? 0) + us);
     const fn = `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
     fns.set(fn, (fns.get(fn) ?? 0) + us);
   }
@@ -371,7 +403,11 @@ function summarizeProfile(file: string, top = 15): { areas: Record<string, strin
       .sort((x, y) => y[1] - x[1])
       .slice(0, top)
       .map(([k, us]) => ({ [label]: k, 'self ms': int(us / 1000), 'of busy': `${((us / busy) * 100).toFixed(1)} %` }));
-  return { areas: [{ area: '(total busy, excluding idle)', 'self ms': int(busy / 1000), 'of busy': '100 %' }, ...rows(areas, 'area')], functions: rows(fns, 'function') };
+  return {
+    owners: [{ owner: '(total busy, excluding idle)', 'self ms': int(busy / 1000), 'of busy': '100 %' }, ...rows(owners, 'owner')],
+    areas: rows(areas, 'area'),
+    functions: rows(fns, 'function'),
+  };
 }
 
 // ------------------------------------------------------------------------------------------ the benchmark
@@ -454,8 +490,9 @@ export async function dispatchBenchmark(stack: BenchStack, options: DispatchBenc
       process.stdout.write(`\n(no CPU profile of the dispatcher for ${label} in ${profileDir})\n`);
       return;
     }
-    const { areas, functions } = summarizeProfile(file);
-    printTable(`dispatcher CPU profile, ${label} (${file}): self time by area`, areas);
+    const { owners, areas, functions } = summarizeProfile(file);
+    printTable(`dispatcher CPU profile, ${label} (${file}): self time by owner (first match on the stack)`, owners);
+    printTable(`dispatcher CPU profile, ${label}: self time by area`, areas);
     printTable(`dispatcher CPU profile, ${label}: top functions by self time`, functions);
   };
 
