@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInfrastructure, type Infrastructure } from '../scripts/local-stack/infrastructure.js';
@@ -25,13 +25,14 @@ export class BenchStack {
   private constructor(
     readonly infra: Infrastructure,
     readonly root: string,
+    private readonly baseDir: string,
   ) {}
 
   static async start(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BenchStack> {
     const root = repoRoot();
     const baseDir = mkdtempSync(join(tmpdir(), 'odis-bench-'));
     const infra = await startInfrastructure({ baseDir, log });
-    const stack = new BenchStack(infra, root);
+    const stack = new BenchStack(infra, root, baseDir);
     await stack.runNode(join(root, 'dist/libs/persistence/src/cli/migrate.js'), []);
     await stack.runNode(join(root, 'dist/libs/messaging/src/cli/ensure-topics.js'), []);
     return stack;
@@ -72,5 +73,6 @@ export class BenchStack {
   async stop(): Promise<void> {
     await processes.stopAll();
     await this.infra.stop();
+    if (!process.env.ODIS_KEEP_INFRA_DIR) rmSync(this.baseDir, { recursive: true, force: true });
   }
 }
