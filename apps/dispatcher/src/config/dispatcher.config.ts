@@ -28,7 +28,7 @@ export const dispatcherSettings = {
   /** Deliveries in flight per partition of `webhooks.deliveries` (offsets commit over the finished prefix). */
   DISPATCH_CONCURRENCY: settings.int(256, 1, 10_000),
   /** Events in flight per partition of the `events.*` topics (each may fan out to many deliveries). */
-  DISPATCH_FANOUT_CONCURRENCY: settings.int(128, 1, 10_000),
+  DISPATCH_FANOUT_CONCURRENCY: settings.int(64, 1, 10_000),
   /** Requests in flight per endpoint (URL origin); more wait in that endpoint's own queue. */
   DISPATCH_PER_ENDPOINT_CONCURRENCY: settings.int(8, 1, 1_000),
   /**
