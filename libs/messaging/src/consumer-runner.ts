@@ -758,22 +758,29 @@ export class ConsumerRunner {
   /** Writes the dead letter, retrying until acknowledged; false if aborted first (then nothing is committed). */
   private async deadLetter(message: InboundMessage, reason: string, signal: AbortSignal): Promise<boolean> {
     const record = buildDeadLetterRecord(message, reason);
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<false>((resolve) => {
-      if (signal.aborted) resolve(false);
-      else signal.addEventListener('abort', () => resolve(false), { once: true });
+      if (signal.aborted) return resolve(false);
+      onAbort = () => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const sent = await Promise.race([this.producer.sendOne(this.deadLetterTopic, record).then(() => true as const), aborted]);
-        if (sent) {
-          this.logger.warn(`${message.topic}[${message.partition}]@${message.offset} dead-lettered to ${this.deadLetterTopic}: ${reason}`);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const sent = await Promise.race([this.producer.sendOne(this.deadLetterTopic, record).then(() => true as const), aborted]);
+          if (sent) {
+            this.logger.warn(`${message.topic}[${message.partition}]@${message.offset} dead-lettered to ${this.deadLetterTopic}: ${reason}`);
+          }
+          return sent;
+        } catch (error) {
+          this.lastError = `dead-letter to ${this.deadLetterTopic} failed: ${describeError(error)}`;
+          this.logger.error(this.lastError);
+          if (!(await sleep(backoffDelay(attempt, this.connectBackoff, 0.2), signal))) return false;
         }
-        return sent;
-      } catch (error) {
-        this.lastError = `dead-letter to ${this.deadLetterTopic} failed: ${describeError(error)}`;
-        this.logger.error(this.lastError);
-        if (!(await sleep(backoffDelay(attempt, this.connectBackoff, 0.2), signal))) return false;
       }
+    } finally {
+      // One listener per dead letter would pile up on the batch's signal (MaxListenersExceededWarning).
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 

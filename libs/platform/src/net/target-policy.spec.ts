@@ -5,7 +5,7 @@ const strict = { allowPrivateTargets: false, requireHttps: true };
 const local = { allowPrivateTargets: true, requireHttps: false };
 
 describe('isForbiddenAddress', () => {
-  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1'])(
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1', '::7f00:1', '::a00:1'])(
     'forbids %s',
     (ip) => expect(isForbiddenAddress(ip)).toBe(true),
   );
@@ -25,6 +25,7 @@ describe('checkTargetUrlSyntax', () => {
     ['https://user:pw@your-server.com/', /credentials/],
     ['https://127.0.0.1/hook', /private, loopback/],
     ['https://[::1]/hook', /private, loopback/],
+    ['https://[::127.0.0.1]/hook', /private, loopback/],
     ['https://169.254.169.254/latest/meta-data', /private, loopback/],
     ['https://localhost:8443/', /localhost is not allowed/],
     ['https://metadata.google.internal/', /not allowed/],
