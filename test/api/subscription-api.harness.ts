@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { requireEnv } from '../support/infra.js';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -14,11 +15,7 @@ import type { Resolver } from '@odis/platform';
 
 export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
-export function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: the integration tests need the local stack (test/support/global-setup.ts)`);
-  return value;
-}
+export { requireEnv };
 
 /** The real subscription-api module, in-process, on a free port, against the real Postgres and Kafka. */
 export async function startSubscriptionApi(env: Record<string, string> = {}, options: { resolver?: Resolver } = {}): Promise<INestApplication> {

@@ -5,6 +5,7 @@ import { subscriptionSnapshot, TOPICS } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type TopicReader } from '@odis/messaging';
 import { OutboxRelayService } from '../../apps/subscription-api/src/outbox/outbox.module.js';
 import { OutboxRelay } from '../../apps/subscription-api/src/outbox/outbox.relay.js';
+import { waitFor } from '../support/infra.js';
 import { createAccount, requireEnv, startSubscriptionApi, withDataSource } from './subscription-api.harness.js';
 
 let app: INestApplication;
@@ -13,15 +14,6 @@ let connection: KafkaConnection;
 let reader: TopicReader;
 const seen = new Map<string, { value: string | null; at: number }[]>();
 
-async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 beforeAll(async () => {
   app = await startSubscriptionApi();
@@ -58,7 +50,7 @@ describe('webhooks.subscriptions changelog', () => {
     await api().patch(`/v1/webhooks/${id}`).set(auth()).send({ status: 'active' }).expect(200);
     await api().delete(`/v1/webhooks/${id}`).set(auth()).expect(204);
 
-    const records = await waitFor(() => (seen.get(id)?.length ?? 0) >= 5 && seen.get(id));
+    const records = await waitFor(() => ((seen.get(id)?.length ?? 0) >= 5 ? seen.get(id) : undefined), { timeoutMs: 20_000, intervalMs: 25 });
     expect(records).toHaveLength(5);
     const snapshots = records.slice(0, 4).map((r) => subscriptionSnapshot.parse(JSON.parse(r.value!)));
     expect(snapshots.map((s) => [s.version, s.status, s.events])).toEqual([
@@ -94,7 +86,7 @@ describe('webhooks.subscriptions changelog', () => {
     const restarted = new OutboxRelay({ send: (topic, messages) => producer.send(topic, messages) }, { databaseUrl: requireEnv('DATABASE_URL'), pollIntervalMs: 100 });
     restarted.start();
     try {
-      const records = await waitFor(() => seen.get(id));
+      const records = await waitFor(() => seen.get(id), { timeoutMs: 20_000, intervalMs: 25 });
       expect(records).toHaveLength(1);
       expect(subscriptionSnapshot.parse(JSON.parse(records[0].value!))).toMatchObject({ id, version: 1, status: 'active', events: ['call.ended'] });
       // Acknowledged rows leave the outbox.

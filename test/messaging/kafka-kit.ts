@@ -1,4 +1,5 @@
 /** Helpers of the messaging integration tests (real broker from KAFKA_BROKERS). */
+import { waitFor as sharedWaitFor } from '../support/infra.js';
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -65,19 +66,9 @@ export async function collect(conn: KafkaConnection, topic: string): Promise<{ r
   return { records, reader };
 }
 
-export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await predicate();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** The shared poller of test/support/infra.ts, with this kit's (timeout, what) signature. */
+export function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
+  return sharedWaitFor(predicate, { timeoutMs, message: what });
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

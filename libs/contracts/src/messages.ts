@@ -64,6 +64,16 @@ export const attemptSummary = z.object({
 });
 export type AttemptSummary = z.infer<typeof attemptSummary>;
 
+/** What names one delivery (event × subscription) and where it goes: shared by jobs, attempts and exhaustion. */
+const deliveryRef = {
+  delivery_id: z.string(),
+  event_id: z.string(),
+  event_type: eventType,
+  account_id: accountId,
+  subscription_id: z.string(),
+  url: z.string(),
+};
+
 /**
  * One delivery (event × subscription) due for its attempt `attempt`. Carries everything an attempt
  * needs (url, encrypted secret, the exact body), so no attempt needs a database. On
@@ -71,12 +81,7 @@ export type AttemptSummary = z.infer<typeof attemptSummary>;
  */
 export const deliveryJob = z.object({
   v: z.literal(1),
-  delivery_id: z.string(),
-  event_id: z.string(),
-  event_type: eventType,
-  account_id: accountId,
-  subscription_id: z.string(),
-  url: z.string(),
+  ...deliveryRef,
   secret_encrypted: z.string(),
   /** The exact body bytes (UTF-8) that are signed and POSTed. */
   body: z.string(),
@@ -107,12 +112,7 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export const attemptRecord = z.object({
   v: z.literal(1),
   attempt_id: z.string(),
-  delivery_id: z.string(),
-  event_id: z.string(),
-  event_type: eventType,
-  account_id: accountId,
-  subscription_id: z.string(),
-  url: z.string(),
+  ...deliveryRef,
   attempt: z.number().int().min(1),
   outcome: z.enum(['succeeded', 'failed', 'skipped']),
   status_code: z.number().int().nullable(),
@@ -130,12 +130,7 @@ export type AttemptRecord = z.infer<typeof attemptRecord>;
 /** A delivery whose last attempt failed, on `webhooks.exhausted` (key: subscription id). */
 export const exhaustedDelivery = z.object({
   v: z.literal(1),
-  delivery_id: z.string(),
-  event_id: z.string(),
-  event_type: eventType,
-  account_id: accountId,
-  subscription_id: z.string(),
-  url: z.string(),
+  ...deliveryRef,
   attempts: z.array(attemptSummary).min(1),
   exhausted_at: isoTimestamp,
 });
