@@ -22,9 +22,9 @@ export function guardedLookup(allowPrivateTargets: boolean, resolve: RawLookup =
         return callback(notFound);
       }
       if (!allowPrivateTargets) {
-        const bad = addresses.find((a) => isForbiddenAddress(a.address));
-        if (bad) {
-          return callback(new BlockedTargetError(`${hostname} resolves to ${bad.address}, a private, loopback, link-local or reserved address`));
+        // The message goes into the attempt record the customer reads: it never names the address.
+        if (addresses.some((a) => isForbiddenAddress(a.address))) {
+          return callback(new BlockedTargetError(`${hostname} resolves to a private, loopback, link-local or reserved address`));
         }
       }
       if (opts.all) return callback(null, addresses);
