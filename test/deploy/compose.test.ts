@@ -51,6 +51,18 @@ describe('docker-compose.yml', () => {
     expect(new URL(env.SMTP_URL).hostname).toBe('mailpit');
   });
 
+  it('keeps private webhook targets off by default in every app', () => {
+    const doc = load();
+    const off = (value: unknown) => value === undefined || /^\$\{[A-Z_]+:-(false|0|no)\}$|^(false|0|no)$/.test(String(value));
+    for (const app of APPS) {
+      const env = doc.services[app].environment ?? {};
+      expect([app, off(env.WEBHOOK_ALLOW_PRIVATE_TARGETS), off(env.WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION)]).toEqual([app, true, true]);
+    }
+    // the check is not vacuous
+    expect(off('${WEBHOOK_ALLOW_PRIVATE_TARGETS:-true}')).toBe(false);
+    expect(off('true')).toBe(false);
+  });
+
   it('catches dangling depends_on and broken app services (the checks are not vacuous)', () => {
     const doc = load();
     doc.services.notifier.depends_on.smtp = { condition: 'service_started' };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig, settings } from '@odis/config';
+import { loadConfig, privateTargetGuardSettings, refusePrivateTargetsInProduction, settings } from '@odis/config';
 
 export const subscriptionApiSettings = {
   PORT: settings.port(3000),
@@ -8,6 +8,8 @@ export const subscriptionApiSettings = {
   SECRET_ENCRYPTION_KEY: settings.encryptionKey,
   SECRET_ENCRYPTION_KEY_PREVIOUS: settings.optionalEncryptionKey,
   WEBHOOK_ALLOW_PRIVATE_TARGETS: settings.bool(false),
+  /** NODE_ENV and WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: private targets are refused in production without the override. */
+  ...privateTargetGuardSettings,
   WEBHOOK_EGRESS_IPS: z
     .string()
     .optional()
@@ -24,5 +26,5 @@ export type SubscriptionApiConfig = ReturnType<typeof loadSubscriptionApiConfig>
 export const SUBSCRIPTION_API_CONFIG = Symbol('SUBSCRIPTION_API_CONFIG');
 
 export function loadSubscriptionApiConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(subscriptionApiSettings, env);
+  return loadConfig(subscriptionApiSettings, env, [refusePrivateTargetsInProduction]);
 }

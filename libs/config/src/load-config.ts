@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { RetrySchedule } from './retry-schedule.js';
 
-/** Thrown at start when a setting is missing or invalid; the message names every bad setting. */
+/**
+ * Thrown at start when a setting is missing or invalid; the message names every bad setting.
+ * Problems are built with `describeSettingProblem`, so they never carry a secret value.
+ */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -9,18 +12,86 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates `env` against a schema of settings once, into a typed, frozen object. */
-export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): Readonly<z.infer<z.ZodObject<S>>> {
+/** Settings whose value is never printed: any name containing KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
+
+export function isSecretSetting(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/**
+ * Masks the credentials of a URL inside `value` (`scheme://user:password@host` becomes
+ * `scheme://user:***@host`, `scheme://token@host` becomes `scheme://***@host`). Works on text that
+ * is not a valid URL too (an invalid setting is what gets printed): everything from `://` to the last
+ * `@` is treated as credentials, so a password holding `@`, `/` or `:` is masked whole.
+ */
+export function redactUrlCredentials(value: string): string {
+  const scheme = value.indexOf('://');
+  if (scheme < 0) return value;
+  const start = scheme + 3;
+  const at = value.lastIndexOf('@');
+  if (at < start) return value;
+  const userinfo = value.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon > 0 && !/[/?#]/.test(userinfo.slice(0, colon)) ? userinfo.slice(0, colon) : undefined;
+  return `${value.slice(0, start)}${user === undefined ? '***' : `${user}:***`}${value.slice(at)}`;
+}
+
+/** The parts of a setting's value that must never be printed (the whole value of a secret, URL passwords). */
+function sensitiveParts(name: string, value: string): string[] {
+  if (isSecretSetting(name)) return [value];
+  const scheme = value.indexOf('://');
+  const at = value.lastIndexOf('@');
+  if (scheme < 0 || at < scheme + 3) return [];
+  const userinfo = value.slice(scheme + 3, at);
+  return [userinfo.slice(userinfo.indexOf(':') + 1)]; // the password, or the whole userinfo when it has none (a token)
+}
+
+/**
+ * One line of a ConfigError: `NAME="value": message`, or `NAME is required: message` when unset.
+ * A secret setting's value is replaced by `(hidden, N characters)`, the password of any URL by
+ * `***`, and the message is scrubbed of those parts too (a check may echo what it read).
+ */
+export function describeSettingProblem(name: string, value: string | undefined, message: string): string {
+  if (value === undefined) return `${name} is required: ${message}`;
+  let scrubbed = message;
+  for (const part of sensitiveParts(name, value)) {
+    if (part.length >= 4) scrubbed = scrubbed.split(part).join('***');
+  }
+  const shown = isSecretSetting(name) ? `(hidden, ${value.length} characters)` : JSON.stringify(redactUrlCredentials(value));
+  return `${name}=${shown}: ${scrubbed}`;
+}
+
+/** A problem found by a rule that spans settings. */
+export interface ConfigProblem {
+  /** The setting to name (its value is printed as `describeSettingProblem` does). */
+  setting: string;
+  message: string;
+}
+
+/** A rule across settings, checked once every setting is valid; returns what is wrong (nothing when fine). */
+export type ConfigRule<T> = (config: T) => ConfigProblem[];
+
+/**
+ * Validates `env` against a schema of settings once, into a typed, frozen object; then the rules
+ * that span settings. Any problem throws a ConfigError naming every bad setting (apps exit 78).
+ */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+  rules: readonly ConfigRule<z.infer<z.ZodObject<S>>>[] = [],
+): Readonly<z.infer<z.ZodObject<S>>> {
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '(env)');
-        const value = env[name];
-        return value === undefined ? `${name} is required: ${issue.message}` : `${name}=${JSON.stringify(value)}: ${issue.message}`;
+        return describeSettingProblem(name, env[name], issue.message);
       }),
     );
   }
+  const problems = rules.flatMap((rule) => rule(result.data));
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => describeSettingProblem(p.setting, env[p.setting], p.message)));
   return Object.freeze(result.data) as Readonly<z.infer<z.ZodObject<S>>>;
 }
 
@@ -78,3 +149,35 @@ export const settings = {
   logLevel: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).optional().default('log'),
   nonEmpty: (message: string) => z.string({ message }).min(1, message),
 };
+
+/**
+ * The production guard of `WEBHOOK_ALLOW_PRIVATE_TARGETS`, for the apps that read that switch (they
+ * add these next to it and pass `refusePrivateTargetsInProduction` to `loadConfig`):
+ * - `NODE_ENV`: only `production` matters here (the Docker image sets it); default `development`.
+ * - `WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION`: the explicit second switch without which
+ *   `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` is refused when `NODE_ENV=production`.
+ */
+export const privateTargetGuardSettings = {
+  NODE_ENV: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.trim() !== '' ? v.trim() : 'development')),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: bool(false),
+};
+
+/** Refuses `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` under `NODE_ENV=production` unless the explicit override is set too. */
+export const refusePrivateTargetsInProduction: ConfigRule<{
+  NODE_ENV: string;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: boolean;
+}> = (config) =>
+  config.WEBHOOK_ALLOW_PRIVATE_TARGETS && config.NODE_ENV.toLowerCase() === 'production' && !config.WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION
+    ? [
+        {
+          setting: 'WEBHOOK_ALLOW_PRIVATE_TARGETS',
+          message:
+            'refused with NODE_ENV=production: it lets webhooks reach private, loopback and link-local addresses (SSRF); ' +
+            'also set WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION=true to allow it anyway',
+        },
+      ]
+    : [];

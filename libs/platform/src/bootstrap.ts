@@ -35,14 +35,23 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
   return app;
 }
 
-/** Wraps a service's main(): a ConfigError prints its message and exits 78, other errors exit 1. */
-export function runMain(service: string, main: () => Promise<unknown>): void {
-  main().catch((err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${service}: ${err.message}\n`);
-      process.exit(78);
-    }
-    process.stderr.write(`${service}: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  });
+/**
+ * Wraps a service's main(): a ConfigError prints its message and exits 78, other errors exit 1.
+ * main() may throw synchronously too (e.g. a config loaded in a default parameter).
+ */
+export function runMain(service: string, main: () => Promise<unknown>): Promise<void> {
+  return Promise.resolve()
+    .then(main)
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${service}: ${err.message}\n`);
+          process.exit(78);
+        } else {
+          process.stderr.write(`${service}: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+          process.exit(1);
+        }
+      },
+    );
 }

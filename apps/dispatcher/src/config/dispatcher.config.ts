@@ -1,4 +1,4 @@
-import { loadConfig, settings } from '@odis/config';
+import { loadConfig, privateTargetGuardSettings, refusePrivateTargetsInProduction, settings } from '@odis/config';
 import { z } from 'zod';
 
 /** Every setting of the dispatcher, validated once at start (a bad one stops it with exit code 78). */
@@ -15,6 +15,8 @@ export const dispatcherSettings = {
   WEBHOOK_TIMEOUT_MS: settings.int(10_000, 100, 120_000),
   /** Allow private, loopback and link-local targets (local stack and tests only). */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: settings.bool(false),
+  /** NODE_ENV and WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: private targets are refused in production without the override. */
+  ...privateTargetGuardSettings,
   /** Local address to bind outgoing connections to (a fixed egress IP). */
   WEBHOOK_LOCAL_ADDRESS: z
     .string()
@@ -56,5 +58,5 @@ export type DispatcherConfig = ReturnType<typeof loadDispatcherConfig>;
 export const DISPATCHER_CONFIG = Symbol('DISPATCHER_CONFIG');
 
 export function loadDispatcherConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(dispatcherSettings, env);
+  return loadConfig(dispatcherSettings, env, [refusePrivateTargetsInProduction]);
 }
