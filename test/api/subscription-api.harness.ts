@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { requireEnv } from '../support/infra.js';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -13,7 +12,11 @@ import { configureHttp } from '../../apps/subscription-api/src/http-setup.js';
 import { DNS_RESOLVER } from '../../apps/subscription-api/src/webhooks/webhooks.service.js';
 import type { Resolver } from '@odis/platform';
 
-export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+/**
+ * The same key as test/dispatch/support.ts: every test file shares one broker, so a dispatcher of
+ * one file reads the snapshots of all, and reports a secret it cannot decrypt on /ready.
+ */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 11).toString('base64');
 
 export { requireEnv };
 

@@ -13,7 +13,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { DataSource } from 'typeorm';
-import { TOPICS, type ExhaustedDelivery } from '@odis/contracts';
+import { newId, SecretBox, TOPICS, type ExhaustedDelivery } from '@odis/contracts';
 import type { KafkaConnection } from '@odis/messaging';
 import { dataSourceOptions, runMigrations } from '@odis/persistence';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
@@ -59,7 +59,11 @@ async function mailsFor(webhookId: string): Promise<ParsedMail[]> {
 async function newWebhook(email: string | null = 'dev@happypaws.example'): Promise<{ accountId: string; webhookId: string; url: string }> {
   const { account } = await accounts.createAccount({ name: 'Happy <Paws> & Co', email });
   const url = `https://clinic.example.com/hooks/${unique('wh')}?a=1&b=<2>`;
-  const state = await store.create(account.id, { url, events: ['call.ended'], description: null, secretEncrypted: 'v1.x', secretHint: 'abcd' }, 'test');
+  // A real ciphertext under the key every test file shares: a relay of another test file publishes
+  // this webhook's snapshots, and a dispatcher reports a secret it cannot decrypt on /ready.
+  const id = newId('wh');
+  const secretEncrypted = SecretBox.fromBase64(Buffer.alloc(32, 11).toString('base64')).encrypt('notifier-test-secret', id);
+  const state = await store.create(account.id, { id, url, events: ['call.ended'], description: null, secretEncrypted, secretHint: 'cret' }, 'test');
   return { accountId: account.id, webhookId: state.id, url };
 }
 

@@ -6,7 +6,8 @@ export const subscriptionApiSettings = {
   DATABASE_URL: settings.databaseUrl,
   KAFKA_BROKERS: settings.kafkaBrokers,
   SECRET_ENCRYPTION_KEY: settings.encryptionKey,
-  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.optionalEncryptionKey,
+  /** Keys before rotations, still accepted for decryption: comma-separated base64 keys, newest first. */
+  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList,
   WEBHOOK_ALLOW_PRIVATE_TARGETS: settings.bool(false),
   /** NODE_ENV and WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: private targets are refused in production without the override. */
   ...privateTargetGuardSettings,
@@ -19,6 +20,12 @@ export const subscriptionApiSettings = {
   API_RATE_LIMIT_BURST: settings.int(100, 1, 1_000_000),
   API_MAX_BODY_BYTES: settings.int(64 * 1024, 1024, 10 * 1024 * 1024),
   OUTBOX_POLL_MS: settings.int(500, 10, 60_000),
+  /**
+   * Fencing window of the outbox relay (ms): the longest one publish may take. A relay that takes
+   * over from one that died mid-publish waits this long before its first publish, so a stale send
+   * of the old leader can never land after the new leader's records.
+   */
+  OUTBOX_FENCING_WINDOW_MS: settings.int(60_000, 100, 600_000),
   LOG_LEVEL: settings.logLevel,
 };
 

@@ -135,6 +135,22 @@ export const settings = {
     .string()
     .optional()
     .refine((v) => v === undefined || v === '' || Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes in base64'),
+  /**
+   * Previous encryption keys still accepted for decryption: a comma-separated list of base64 32-byte
+   * keys, newest first (empty or unset: none). The values are never echoed in an error.
+   */
+  encryptionKeyList: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const keys = (v ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+      const bad = keys.map((k, i) => (/^[A-Za-z0-9+/]+={0,2}$/.test(k) && Buffer.from(k, 'base64').length === 32 ? -1 : i + 1)).filter((i) => i > 0);
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `entry ${bad.join(', ')} of the list is not 32 random bytes in base64 (comma-separated list, newest first)` });
+        return z.NEVER;
+      }
+      return keys;
+    }),
   retrySchedule: z
     .string()
     .optional()

@@ -7,6 +7,7 @@ import { OutboxEntity } from './entities/outbox.entity.js';
 import { SubscriptionEventEntity } from './entities/subscription-event.entity.js';
 import { SubscriptionEntity } from './entities/subscription.entity.js';
 import { InitialSchema1764200000000 } from './migrations/1764200000000-initial-schema.js';
+import { OutboxRelayLease1764300000002 } from './migrations/1764300000002-outbox-relay-lease.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -17,7 +18,7 @@ export const ALL_ENTITIES = [
   NotificationLogEntity,
   DeliveryAttemptEntity,
 ];
-export const ALL_MIGRATIONS = [InitialSchema1764200000000];
+export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002];
 
 /**
  * Options for one owning app. `synchronize` is off and migrations never run on import: they run

@@ -27,6 +27,11 @@ describe('applySubscriptionEvent', () => {
     expect(s.updatedAt).toEqual(meta(5).at);
   });
 
+  it('secret_reencrypted replaces only the ciphertext (same secret, same hint), superseding older ciphertexts', () => {
+    const s = fold([created, { type: 'secret_reencrypted', data: { secret_encrypted: 'enc:new-key' } }]);
+    expect(s).toMatchObject({ version: 2, secretEncrypted: 'enc:new-key', secretHint: 'cret', status: 'active' });
+  });
+
   it('records why and when it was disabled', () => {
     const s = fold([created, { type: 'disabled', data: { reason: 'r' } }]);
     expect(s).toMatchObject({ status: 'disabled', disabledReason: 'r', disabledAt: meta(2).at });

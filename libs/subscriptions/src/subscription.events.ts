@@ -5,6 +5,12 @@ export type SubscriptionEvent =
   | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string } }
   | { type: 'updated'; data: { url?: string; events?: EventType[]; description?: string | null } }
   | { type: 'secret_rotated'; data: { secret_encrypted: string; secret_hint: string } }
+  /**
+   * The same secret sealed again with the current encryption key (operator command
+   * `secrets reencrypt`). It supersedes every earlier ciphertext of the stream, so folding the
+   * stream never needs a key older than the one of its last secret event.
+   */
+  | { type: 'secret_reencrypted'; data: { secret_encrypted: string } }
   | { type: 'disabled'; data: { reason: string } }
   | { type: 'enabled'; data: Record<string, never> }
   | { type: 'deleted'; data: Record<string, never> };
@@ -65,6 +71,9 @@ export function applySubscriptionEvent(
     case 'secret_rotated':
       next.secretEncrypted = event.data.secret_encrypted;
       next.secretHint = event.data.secret_hint;
+      return next;
+    case 'secret_reencrypted':
+      next.secretEncrypted = event.data.secret_encrypted;
       return next;
     case 'disabled':
       next.status = 'disabled';

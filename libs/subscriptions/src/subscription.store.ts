@@ -133,6 +133,42 @@ export class SubscriptionStore {
     return this.disable(accountId, id, reason, 'system:notifier');
   }
 
+  /**
+   * One page of the stored secrets of every live (not deleted) webhook, in id order, for the
+   * operator's `secrets reencrypt`: pass the last id of a page to get the next.
+   */
+  async secretsPage(afterId: string | null, limit: number): Promise<{ id: string; accountId: string; secretEncrypted: string }[]> {
+    const rows: { id: string; account_id: string; secret_encrypted: string }[] = await this.dataSource.query(
+      'SELECT id, account_id, secret_encrypted FROM subscriptions WHERE deleted_at IS NULL AND ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2',
+      [afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, accountId: r.account_id, secretEncrypted: r.secret_encrypted }));
+  }
+
+  /**
+   * Seals a webhook's secret again (`reseal` returns the new ciphertext, or null when it is already
+   * sealed with the current key): a `secret_reencrypted` event appended with optimistic concurrency
+   * (retried on a concurrent change, `reseal` then sees the fresh secret), read model and changelog
+   * snapshot in the same transaction. `reseal` throwing (no key decrypts it) fails this webhook only.
+   */
+  async reencryptSecret(accountId: string, id: string, reseal: (sealed: string, id: string) => string | null, actor: string): Promise<'reencrypted' | 'current' | 'gone'> {
+    try {
+      const { events } = await this.change(
+        accountId,
+        id,
+        (s) => {
+          const sealed = reseal(s.secretEncrypted, s.id);
+          return sealed === null ? [] : [{ type: 'secret_reencrypted', data: { secret_encrypted: sealed } }];
+        },
+        { actor },
+      );
+      return events.length ? 'reencrypted' : 'current';
+    } catch (err) {
+      if (err instanceof SubscriptionNotFoundError) return 'gone';
+      throw err;
+    }
+  }
+
   async get(accountId: string, id: string): Promise<SubscriptionState | null> {
     return this.load(this.dataSource.manager, accountId, id);
   }

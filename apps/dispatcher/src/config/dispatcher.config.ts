@@ -7,8 +7,13 @@ export const dispatcherSettings = {
   KAFKA_BROKERS: settings.kafkaBrokers,
   /** Decrypts the webhook secrets of the subscription snapshots (SecretBox, base64 of 32 bytes). */
   SECRET_ENCRYPTION_KEY: settings.encryptionKey,
-  /** The key before a rotation, still accepted for decryption. */
-  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.optionalEncryptionKey,
+  /** Keys before rotations, still accepted for decryption: comma-separated base64 keys, newest first. */
+  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList,
+  /**
+   * How long the follower of `webhooks.subscriptions` may stay behind an end offset it has seen
+   * before `/ready` turns red (ms); also red when the follower is not running.
+   */
+  DISPATCH_CHANGELOG_MAX_LAG_MS: settings.int(30_000, 1_000, 3_600_000),
   /** Delays before attempts 1..n, e.g. `0,1m,5m,30m,2h` (the public page's table, the default). */
   WEBHOOK_RETRY_SCHEDULE: settings.retrySchedule,
   /** Total time an attempt may take, connect to last byte (ms). */

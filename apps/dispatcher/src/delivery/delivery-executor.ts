@@ -93,6 +93,8 @@ export class DeliveryExecutor {
       return { kind: 'send', target: DeliveryExecutor.targetOf(route) };
     }
     if (this.deps.table.isDeleted(job.subscription_id)) return { kind: 'skip', reason: 'webhook was deleted' };
+    // Fail closed: the latest snapshot could not be read (e.g. its secret's key is not configured).
+    if (this.deps.table.isUnreadable(job.subscription_id)) return { kind: 'skip', reason: 'webhook state is unreadable (latest snapshot does not decode or decrypt)' };
     const created = Date.parse(job.created_at);
     if (Number.isFinite(created) && this.now() - created > this.graceMs) return { kind: 'skip', reason: 'webhook no longer exists' };
     // Planned by a dispatcher that has seen a snapshot this one has not applied yet: the job carries

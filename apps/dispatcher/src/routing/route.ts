@@ -23,7 +23,7 @@ export interface Route {
   readonly secretEncrypted: string;
 }
 
-export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string };
+export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string; cause: 'url' | 'secret' };
 
 /**
  * Interns strings that many routes share (endpoint origins, account ids), so 100,000 routes hold one
@@ -57,12 +57,12 @@ export function routeFromSnapshot(
 ): RouteDecode {
   const origin = endpointOf(snapshot.url);
   const endpoint = origin === null ? null : pool.intern(origin);
-  if (!endpoint || endpoint === 'null') return { ok: false, reason: `subscription ${snapshot.id}: url is not an absolute URL` };
+  if (!endpoint || endpoint === 'null') return { ok: false, cause: 'url', reason: `subscription ${snapshot.id}: url is not an absolute URL` };
   let secret: string;
   try {
     secret = decrypt(snapshot.secret_encrypted, snapshot.id);
   } catch (err) {
-    return { ok: false, reason: `subscription ${snapshot.id}: secret does not decrypt (${(err as Error).message})` };
+    return { ok: false, cause: 'secret', reason: `subscription ${snapshot.id}: secret does not decrypt (${(err as Error).message})` };
   }
   let mask = 0;
   for (const type of snapshot.events) mask |= EVENT_BIT[type];

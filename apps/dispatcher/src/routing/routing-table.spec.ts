@@ -45,16 +45,25 @@ describe('RoutingTable', () => {
     expect(table.get('wh_a')?.url).toBe('https://new.example.com/');
   });
 
-  it('remembers deletions (tombstones) until the id is re-created', () => {
+  it('deletes are final: no snapshot after a tombstone resurrects the webhook, whatever its version', () => {
     const table = new RoutingTable();
-    table.upsert(route({ id: 'wh_a' }));
+    table.upsert(route({ id: 'wh_a', version: 3 }));
     expect(table.remove('wh_a')).toBe('removed');
     expect(table.match('acct_1', 'call.started')).toEqual([]);
     expect(table.get('wh_a')).toBeUndefined();
     expect(table.isDeleted('wh_a')).toBe(true);
-    table.upsert(route({ id: 'wh_a', version: 9 }));
-    expect(table.isDeleted('wh_a')).toBe(false);
+    expect(table.deletedVersion('wh_a')).toBe(3);
+    for (const version of [1, 3, 4, 9]) {
+      expect(table.accepts('wh_a', version)).toBe(false);
+      expect(table.upsert(route({ id: 'wh_a', version }))).toBe('stale');
+    }
+    expect(table.isDeleted('wh_a')).toBe(true);
+    expect(table.get('wh_a')).toBeUndefined();
+    expect(table.match('acct_1', 'call.started')).toEqual([]);
+    // A tombstone for an id never seen (deleted before this table started) is final too.
     expect(table.remove('wh_zzz')).toBe('unknown');
+    expect(table.deletedVersion('wh_zzz')).toBeNull();
+    expect(table.upsert(route({ id: 'wh_zzz', version: 1 }))).toBe('stale');
     expect(table.remove('wh_b', { tombstone: false })).toBe('unknown');
     expect(table.isDeleted('wh_b')).toBe(false);
   });
@@ -74,5 +83,23 @@ describe('RoutingTable', () => {
     for (let i = 0; i < 100_000; i++) table.upsert(route({ id: `wh_${i}`, accountId: `acct_${i % 20_000}`, url: `https://h${i}.example.com/x` }));
     expect(table.size).toBe(100_000);
     expect(table.match('acct_7', 'call.ended')).toHaveLength(5);
+  });
+
+  it('an unreadable id is not routed, and only a readable snapshot at least as new brings it back', () => {
+    const table = new RoutingTable();
+    table.upsert(route({ id: 'wh_a', version: 2 }));
+    expect(table.remove('wh_a', { tombstone: false, version: 5 })).toBe('removed');
+    expect(table.isUnreadable('wh_a')).toBe(true);
+    expect(table.isDeleted('wh_a')).toBe(false);
+    expect(table.accepts('wh_a', 4)).toBe(false);
+    expect(table.upsert(route({ id: 'wh_a', version: 4 }))).toBe('stale');
+    expect(table.upsert(route({ id: 'wh_a', version: 5 }))).toBe('added');
+    expect(table.isUnreadable('wh_a')).toBe(false);
+    expect(table.match('acct_1', 'call.started').map((r) => r.id)).toEqual(['wh_a']);
+    // A tombstone of an unreadable id is final and clears the unreadable mark.
+    table.remove('wh_b', { tombstone: false, version: 1 });
+    table.remove('wh_b');
+    expect(table.isUnreadable('wh_b')).toBe(false);
+    expect(table.isDeleted('wh_b')).toBe(true);
   });
 });

@@ -28,7 +28,7 @@ describe('SubscriptionChangelogApplier', () => {
     expect(applier.apply(rec('wh_1', null))).toEqual({ kind: 'deleted' });
     expect(table.get('wh_1')).toBeUndefined();
     expect(table.isDeleted('wh_1')).toBe(true);
-    expect(applier.stats).toMatchObject({ applied: 1, deleted: 1, skipped: 0 });
+    expect(applier.stats).toMatchObject({ applied: 1, deleted: 1, skipped: 0, undecryptable: 0 });
   });
 
   it('skips undecodable records without throwing: not JSON, wrong shape, bad secret, id/key mismatch, keyless tombstone', () => {
@@ -65,5 +65,41 @@ describe('SubscriptionChangelogApplier', () => {
     expect(table.match('acct_1', 'call.started')).toEqual([]);
     applier.apply(rec('wh_1', snapshot({ version: 3 })));
     expect(table.match('acct_1', 'call.started')).toHaveLength(1);
+  });
+
+  it('counts the webhooks whose secret no configured key decrypts, keeps them unrouted, and clears the count when fixed', () => {
+    const { table, applier } = setup();
+    const lost = SecretBox.fromBase64(Buffer.alloc(32, 8).toString('base64'));
+    applier.apply(rec('wh_1', snapshot({ id: 'wh_1', version: 1 })));
+    expect(applier.apply(rec('wh_1', snapshot({ id: 'wh_1', version: 2 }, lost))).kind).toBe('skipped');
+    expect(applier.apply(rec('wh_2', snapshot({ id: 'wh_2', version: 1 }, lost))).kind).toBe('skipped');
+    expect(applier.stats.undecryptable).toBe(2);
+    expect(applier.undecryptable()).toMatchObject({ count: 2, ids: ['wh_1', 'wh_2'], keyIds: [SecretBox.keyId(Buffer.alloc(32, 8))] });
+    // Fail closed: not routed, and a queued delivery sees an unreadable state.
+    expect(table.match('acct_1', 'call.started')).toEqual([]);
+    expect(table.isUnreadable('wh_1')).toBe(true);
+    // A stale readable snapshot (older than the unreadable one) does not bring it back.
+    expect(applier.apply(rec('wh_1', snapshot({ id: 'wh_1', version: 1 })))).toEqual({ kind: 'stale' });
+    expect(applier.stats.undecryptable).toBe(2);
+    // Re-encrypted (a newer snapshot under a known key) → routed again; deleted → no longer counted.
+    expect(applier.apply(rec('wh_1', snapshot({ id: 'wh_1', version: 3 })))).toEqual({ kind: 'upserted' });
+    expect(applier.apply(rec('wh_2', null))).toEqual({ kind: 'deleted' });
+    expect(applier.stats.undecryptable).toBe(0);
+    expect(table.match('acct_1', 'call.started').map((r) => r.id)).toEqual(['wh_1']);
+  });
+
+  it('ignores any snapshot of a deleted webhook (stale relay) without decrypting it', () => {
+    const table = new RoutingTable();
+    let decrypts = 0;
+    const applier = new SubscriptionChangelogApplier(table, (s, c) => (decrypts++, box.decrypt(s, c)));
+    applier.apply(rec('wh_1', snapshot({ version: 1 })));
+    applier.apply(rec('wh_1', null));
+    expect(applier.apply(rec('wh_1', snapshot({ version: 1 })))).toEqual({ kind: 'stale' });
+    expect(applier.apply(rec('wh_1', snapshot({ version: 7 })))).toEqual({ kind: 'stale' });
+    expect(applier.apply(rec('wh_1', '{"garbage": true}')).kind).toBe('skipped');
+    expect(decrypts).toBe(1);
+    expect(table.isDeleted('wh_1')).toBe(true);
+    expect(table.isUnreadable('wh_1')).toBe(false);
+    expect(table.match('acct_1', 'call.started')).toEqual([]);
   });
 });

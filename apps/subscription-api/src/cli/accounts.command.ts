@@ -1,6 +1,9 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@odis/persistence';
-import { AccountDirectory } from '@odis/subscriptions';
+import { loadConfig, settings } from '@odis/config';
+import { SecretBox } from '@odis/contracts';
+import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
+import { reencryptSecrets } from './secrets.command.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -18,7 +21,10 @@ function flag(args: string[], name: string): string | undefined {
 const USAGE = `usage:
   accounts create --name "Happy Paws" --email ops@happypaws.example [--json]
   keys create --account <account id> [--label <label>] [--json]
-  keys revoke --account <account id> --key <key id>`;
+  keys revoke --account <account id> --key <key id>
+  secrets reencrypt [--batch-size <n>] [--json]
+      seals every webhook secret with SECRET_ENCRYPTION_KEY (decrypting with it or a key of
+      SECRET_ENCRYPTION_KEY_PREVIOUS); idempotent; exit code 1 when any secret failed`;
 
 /** Operator commands on accounts and API keys. Returns the process exit code. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
@@ -32,6 +38,16 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
   if (!url) {
     io.err('DATABASE_URL is required');
     return 78;
+  }
+  let box: SecretBox | null = null;
+  if (group === 'secrets') {
+    try {
+      const keys = loadConfig({ SECRET_ENCRYPTION_KEY: settings.encryptionKey, SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList }, env);
+      box = SecretBox.fromBase64(keys.SECRET_ENCRYPTION_KEY, keys.SECRET_ENCRYPTION_KEY_PREVIOUS);
+    } catch (err) {
+      io.err((err as Error).message);
+      return 78;
+    }
   }
   const ds = new DataSource(dataSourceOptions(url, { extra: { max: 2 } }));
   await ds.initialize();
@@ -61,6 +77,24 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
       const revoked = await directory.revokeApiKey(accountId, keyId);
       io.out(revoked ? `key ${keyId} revoked` : `no active key ${keyId} in account ${accountId}`);
       return revoked ? 0 : 1;
+    }
+    if (group === 'secrets' && action === 'reencrypt' && box) {
+      const size = flag(rest, 'batch-size');
+      const batchSize = size === undefined ? 200 : Number(size);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error('--batch-size must be an integer between 1 and 10000');
+      const counts = await reencryptSecrets(new SubscriptionStore(ds), box, {
+        batchSize,
+        onProgress: (c) => {
+          if (!json) io.err(`… ${c.reencrypted} re-encrypted, ${c.alreadyCurrent} already current, ${c.failed} failed`);
+        },
+      });
+      if (json) {
+        io.out(JSON.stringify({ key_id: box.currentKeyId, reencrypted: counts.reencrypted, already_current: counts.alreadyCurrent, failed: counts.failed, gone: counts.gone, failures: counts.failures }));
+      } else {
+        for (const f of counts.failures) io.err(`failed: ${f.id}: ${f.reason}`);
+        io.out(`secrets under key ${box.currentKeyId}: ${counts.reencrypted} re-encrypted, ${counts.alreadyCurrent} already current, ${counts.failed} failed`);
+      }
+      return counts.failed === 0 ? 0 : 1;
     }
     io.err(USAGE);
     return 64;

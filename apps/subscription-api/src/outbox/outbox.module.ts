@@ -12,7 +12,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   constructor(producer: MessageProducer, @Inject(SUBSCRIPTION_API_CONFIG) config: SubscriptionApiConfig, readiness: ReadinessRegistry) {
     this.relay = new OutboxRelay(
       { send: (topic, messages) => producer.send(topic, messages) },
-      { databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS },
+      { databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS },
     );
     readiness.register('outbox-relay', () => this.relay.health());
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { fenceDecision } from './outbox.fencing.js';
 import { OutboxRelay } from './outbox.relay.js';
 
 describe('OutboxRelay', () => {
@@ -21,5 +22,18 @@ describe('OutboxRelay', () => {
     } finally {
       await relay.stop();
     }
+  });
+});
+
+describe('fenceDecision', () => {
+  it('never publishes once the lease (epoch + advisory lock of this session) is gone', () => {
+    expect(fenceDecision({ leaseHeld: false, now: 1_000, takeoverFenceUntil: 0 })).toEqual({ kind: 'lost' });
+    expect(fenceDecision({ leaseHeld: false, now: 1_000, takeoverFenceUntil: 5_000 })).toEqual({ kind: 'lost' });
+  });
+
+  it('a new leader waits out the previous leader’s fencing window before its first publish', () => {
+    expect(fenceDecision({ leaseHeld: true, now: 1_000, takeoverFenceUntil: 4_000 })).toEqual({ kind: 'wait', ms: 3_000 });
+    expect(fenceDecision({ leaseHeld: true, now: 4_000, takeoverFenceUntil: 4_000 })).toEqual({ kind: 'publish' });
+    expect(fenceDecision({ leaseHeld: true, now: 1_000, takeoverFenceUntil: 0 })).toEqual({ kind: 'publish' });
   });
 });
