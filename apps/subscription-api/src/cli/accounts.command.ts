@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@odis/persistence';
+import { ConfigError, loadConfig, settings } from '@odis/config';
+import { databaseSettingsFrom, databaseSettingsShape, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory } from '@odis/subscriptions';
 
 export interface CliIo {
@@ -24,16 +25,18 @@ const USAGE = `usage:
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const [group, action, ...rest] = args;
   const json = rest.includes('--json');
-  const url = env.DATABASE_URL;
   if (!group || !action) {
     io.err(USAGE);
     return 64;
   }
-  if (!url) {
-    io.err('DATABASE_URL is required');
+  let config;
+  try {
+    config = loadConfig({ DATABASE_URL: settings.databaseUrl, ...databaseSettingsShape }, env);
+  } catch (err) {
+    io.err(err instanceof ConfigError ? err.message : String(err));
     return 78;
   }
-  const ds = new DataSource(dataSourceOptions(url, { extra: { max: 2 } }));
+  const ds = new DataSource(dataSourceOptions(config.DATABASE_URL, {}, { ...databaseSettingsFrom(config), poolSize: 2 }));
   await ds.initialize();
   try {
     const directory = new AccountDirectory(ds);
