@@ -48,6 +48,7 @@ export class AccountDirectory {
   private readonly cache = new Map<string, { value: AuthenticatedKey | null; until: number }>();
   private readonly knownGood = new Map<string, number>();
   private readonly touched = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<AuthenticatedKey | null>>();
   private lookups = 0;
 
   constructor(private readonly dataSource: DataSource) {}
@@ -109,12 +110,13 @@ export class AccountDirectory {
     if (cached && cached.until > now) {
       result = cached.value;
     } else {
-      this.lookups++;
-      const row = await this.dataSource.getRepository(ApiKeyEntity).findOne({ where: { keyHash: hash } });
-      result = row && !row.revokedAt ? { accountId: row.accountId, keyId: row.id } : null;
-      remember(this.cache, hash, { value: result, until: now + (result ? CACHE_TTL_MS : NEGATIVE_TTL_MS) });
-      if (result) remember(this.knownGood, hash, now + KNOWN_GOOD_MS);
-      else this.knownGood.delete(hash);
+      // Concurrent first requests of one key share one lookup.
+      let pending = this.inFlight.get(hash);
+      if (!pending) {
+        pending = this.lookUp(hash).finally(() => this.inFlight.delete(hash));
+        this.inFlight.set(hash, pending);
+      }
+      result = await pending;
     }
     if (result && (this.touched.get(result.keyId) ?? 0) + TOUCH_EVERY_MS < now) {
       this.touched.set(result.keyId, now);
@@ -123,6 +125,17 @@ export class AccountDirectory {
         .update({ id: result.keyId }, { lastUsedAt: new Date(now) })
         .catch(() => undefined);
     }
+    return result;
+  }
+
+  private async lookUp(hash: string): Promise<AuthenticatedKey | null> {
+    this.lookups++;
+    const row = await this.dataSource.getRepository(ApiKeyEntity).findOne({ where: { keyHash: hash } });
+    const result = row && !row.revokedAt ? { accountId: row.accountId, keyId: row.id } : null;
+    const now = Date.now();
+    remember(this.cache, hash, { value: result, until: now + (result ? CACHE_TTL_MS : NEGATIVE_TTL_MS) });
+    if (result) remember(this.knownGood, hash, now + KNOWN_GOOD_MS);
+    else this.knownGood.delete(hash);
     return result;
   }
 
