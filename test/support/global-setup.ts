@@ -42,6 +42,9 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
   // Ctrl-C during the run must not leave a broker behind (the children live in their own process groups).
   const { remove } = installShutdownHandlers({ shutdown: () => infra.stop(), log });
   for (const [key, value] of Object.entries(infra.env)) if (value) process.env[key] = value;
+  // For test/support/postgres-pause.ts (tests that SIGSTOP Postgres): the cluster's data dir, when it runs as a local process.
+  const pg = infra.components.postgres;
+  if (pg?.source === 'process' && pg.dataDir) process.env.ODIS_TEST_PGDATA = join(pg.dataDir, 'pgdata');
   // The schema and the topics, as `npm start` makes them (migrations run by their command, never on import).
   for (const script of ['dist/libs/persistence/src/cli/migrate.js', 'dist/libs/messaging/src/cli/ensure-topics.js']) {
     await runCommand(process.execPath, [join(rootDir, script)], { cwd: rootDir, env: { ...process.env, KAFKA_LOG_LEVEL: 'error' }, timeoutMs: 120_000 });

@@ -1,5 +1,6 @@
 import { loadConfig, settings } from '@odis/config';
 import { z } from 'zod';
+import { databaseSettingsShape } from '@odis/persistence';
 
 /** Every setting of the notifier, validated once at start (a bad one stops it with exit code 78). */
 export const notifierSettings = {
@@ -28,6 +29,7 @@ export const notifierSettings = {
   SMTP_TIMEOUT_MS: settings.int(10_000, 100, 120_000),
   KAFKA_SESSION_TIMEOUT_MS: settings.int(30_000, 6_000, 300_000),
   LOG_LEVEL: settings.logLevel,
+  ...databaseSettingsShape,
 };
 
 export type NotifierConfig = ReturnType<typeof loadNotifierConfig>;

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
-import { DatabaseModule } from '@odis/persistence';
+import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
 import { SubscriptionsModule } from '@odis/subscriptions';
 import { NOTIFICATION_LOG } from './notification-log.js';
@@ -16,7 +16,7 @@ export class NotifierModule {
       module: NotifierModule,
       imports: [
         HealthModule.forRoot('notifier'),
-        DatabaseModule.forRoot(config.DATABASE_URL),
+        DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
         MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS }),
         SubscriptionsModule,
       ],

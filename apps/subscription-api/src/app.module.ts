@@ -2,16 +2,17 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { SecretBox } from '@odis/contracts';
 import { MessagingModule } from '@odis/messaging';
-import { DatabaseModule } from '@odis/persistence';
+import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
 import { SubscriptionsModule } from '@odis/subscriptions';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import { RateLimiter } from './auth/rate-limiter.js';
+import { AuthThrottle } from './auth/auth-throttle.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from './config.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { AttemptLogHandler } from './deliveries/attempt-log.handler.js';
 import { AttemptLogProjector } from './deliveries/attempt-log.projector.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
+import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
 import { OutboxModule } from './outbox/outbox.module.js';
@@ -26,7 +27,7 @@ export class SubscriptionApiModule {
       module: SubscriptionApiModule,
       imports: [
         HealthModule.forRoot('subscription-api'),
-        DatabaseModule.forRoot(config.DATABASE_URL),
+        DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
         MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS }),
         SubscriptionsModule,
         { module: OutboxModule, providers: [configProvider] } as DynamicModule,
@@ -35,12 +36,13 @@ export class SubscriptionApiModule {
       providers: [
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
-        { provide: RateLimiter, useValue: new RateLimiter(config.API_RATE_LIMIT_PER_SECOND, config.API_RATE_LIMIT_BURST) },
+        { provide: AuthThrottle, useValue: AuthThrottle.fromConfig(config) },
         { provide: DNS_RESOLVER, useValue: undefined },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         ApiKeyGuard,
         WebhooksService,
         AttemptLogProjector,
+        DeliveryLogRepository,
       ],
     };
   }

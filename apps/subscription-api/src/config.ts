@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadConfig, privateTargetGuardSettings, refusePrivateTargetsInProduction, settings } from '@odis/config';
+import { databaseSettingsShape } from '@odis/persistence';
 
 export const subscriptionApiSettings = {
   PORT: settings.port(3000),
@@ -19,6 +20,16 @@ export const subscriptionApiSettings = {
   API_RATE_LIMIT_PER_SECOND: settings.int(50, 1, 100_000),
   API_RATE_LIMIT_BURST: settings.int(100, 1, 1_000_000),
   API_MAX_BODY_BYTES: settings.int(64 * 1024, 1024, 10 * 1024 * 1024),
+  /** Database lookups of API keys this instance has not seen valid, per client IP (IPv6: per /64): sustained per second, and burst. */
+  API_AUTH_LOOKUPS_PER_SECOND: settings.int(2, 1, 100_000),
+  API_AUTH_LOOKUPS_BURST: settings.int(20, 1, 1_000_000),
+  /** The same, summed over all clients (bounds an attacker rotating addresses). */
+  API_AUTH_LOOKUPS_GLOBAL_PER_SECOND: settings.int(50, 1, 1_000_000),
+  /** Express `trust proxy`: empty = use the socket address; e.g. `1` (hops) or `loopback, 10.0.0.0/8` behind a proxy. */
+  API_TRUST_PROXY: z.string().optional().default(''),
+  /** Most webhooks (not deleted) one account may have. */
+  WEBHOOK_MAX_PER_ACCOUNT: settings.int(25, 1, 100_000),
+  ...databaseSettingsShape,
   OUTBOX_POLL_MS: settings.int(500, 10, 60_000),
   /**
    * Fencing window of the outbox relay (ms): the longest one publish may take. A relay that takes

@@ -2,11 +2,18 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { bodyParserErrorHandler } from './errors/api-exception.filter.js';
+import { checkInputSafety, verifyUtf8 } from './errors/input-safety.js';
 import type { SubscriptionApiConfig } from './config.js';
 
-/** Body parsing with a size limit and JSON errors, and the OpenAPI document at /docs. */
+/** Body parsing with a size limit, UTF-8 check and JSON errors, input safety checks, and the OpenAPI document at /docs. */
 export function configureHttp(app: INestApplication, config: SubscriptionApiConfig): void {
-  app.use(express.json({ limit: config.API_MAX_BODY_BYTES, type: () => true, strict: false }));
+  if (config.API_TRUST_PROXY.trim() !== '') {
+    const value = config.API_TRUST_PROXY.trim();
+    (app.getHttpAdapter().getInstance() as express.Application).set('trust proxy', /^\d+$/.test(value) ? Number(value) : value);
+  }
+  app.use(express.json({ limit: config.API_MAX_BODY_BYTES, type: () => true, strict: false, verify: verifyUtf8 }));
+  // NUL characters and nesting depth of every body and query (path ids: IdParamPipe).
+  app.use(checkInputSafety);
   app.use(bodyParserErrorHandler);
   const document = SwaggerModule.createDocument(
     app,

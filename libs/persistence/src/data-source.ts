@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import { settings } from '@odis/config';
 import { AccountEntity } from './entities/account.entity.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity.js';
@@ -21,10 +23,128 @@ export const ALL_ENTITIES = [
 export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002];
 
 /**
- * Options for one owning app. `synchronize` is off and migrations never run on import: they run
- * with `npm run migrate` (libs/persistence/src/cli/migrate.ts) or `runMigrations(url)`.
+ * How long any database access may take. A Postgres that is stopped, paused (SIGSTOP) or blackholed
+ * enforces nothing itself, so the two client-side bounds are what end the wait; `statement_timeout`
+ * makes a healthy but slow server cancel the statement first (and keep the connection).
  */
-export function dataSourceOptions(url: string, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
+export interface DatabaseSettings {
+  /** Connections in the pool of one app. */
+  poolSize: number;
+  /** Longest wait for a pooled connection, including opening a new one (pg-pool `connectionTimeoutMillis`). */
+  connectTimeoutMs: number;
+  /** Server-side `statement_timeout` of every session; 0 = none. */
+  statementTimeoutMs: number;
+  /**
+   * Client-side bound of one query (pg `query_timeout`); a connection whose query timed out on the
+   * client is discarded, never reused. Default: statementTimeoutMs + 1 s (5 s when statements are unbounded).
+   */
+  queryTimeoutMs: number;
+  /** Log every query (debugging only). */
+  log: boolean;
+}
+
+export const DEFAULT_DATABASE_SETTINGS: Readonly<DatabaseSettings> = Object.freeze({
+  poolSize: 10,
+  connectTimeoutMs: 3_000,
+  statementTimeoutMs: 5_000,
+  queryTimeoutMs: 6_000,
+  log: false,
+});
+
+/**
+ * The database settings of every app that uses Postgres (spread into its settings schema), read
+ * with `databaseSettingsFrom(config)`.
+ */
+export const databaseSettingsShape = {
+  /** Connections in the pool. */
+  DATABASE_POOL_SIZE: settings.int(DEFAULT_DATABASE_SETTINGS.poolSize, 1, 1_000),
+  /** Longest wait for a connection from the pool (or a new one), ms. */
+  DATABASE_CONNECT_TIMEOUT_MS: settings.int(DEFAULT_DATABASE_SETTINGS.connectTimeoutMs, 100, 120_000),
+  /** Server-side statement_timeout, ms (0 = none). */
+  DATABASE_STATEMENT_TIMEOUT_MS: settings.int(DEFAULT_DATABASE_SETTINGS.statementTimeoutMs, 0, 86_400_000),
+  /** Client-side bound of one query, ms; empty = statement timeout + 1 s. */
+  DATABASE_QUERY_TIMEOUT_MS: settings.int(0, 0, 86_400_000),
+  /** Log every query. */
+  DATABASE_LOG: settings.bool(false),
+};
+
+export interface DatabaseSettingsConfig {
+  DATABASE_POOL_SIZE: number;
+  DATABASE_CONNECT_TIMEOUT_MS: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_QUERY_TIMEOUT_MS: number;
+  DATABASE_LOG: boolean;
+}
+
+/** `DatabaseSettings` from an app config that spread `databaseSettingsShape`. */
+export function databaseSettingsFrom(config: DatabaseSettingsConfig, overrides: Partial<DatabaseSettings> = {}): DatabaseSettings {
+  const statementTimeoutMs = overrides.statementTimeoutMs ?? config.DATABASE_STATEMENT_TIMEOUT_MS;
+  return {
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs,
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS || defaultQueryTimeout(statementTimeoutMs),
+    log: config.DATABASE_LOG,
+    ...overrides,
+  };
+}
+
+function defaultQueryTimeout(statementTimeoutMs: number): number {
+  return statementTimeoutMs > 0 ? statementTimeoutMs + 1_000 : 5_000;
+}
+
+/** The message pg gives a query that passed `query_timeout` on the client. */
+export const QUERY_READ_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * A pg client that closes its socket when a query passes `query_timeout` on the client: the query
+ * may still be running (or the server paused) and a reused connection would queue every later query
+ * behind it, or leave a half-finished transaction open for the next borrower. The closed socket
+ * makes TypeORM and the pool drop the client.
+ */
+export class TimeBoundClient extends pg.Client {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    const last = args.length - 1;
+    if (typeof args[last] === 'function') {
+      const callback = args[last] as (err: Error | null, ...rest: unknown[]) => void;
+      args[last] = (err: Error | null, ...rest: unknown[]) => {
+        if (isQueryReadTimeout(err)) this.discard();
+        callback(err, ...rest);
+      };
+      return (super.query as (...a: unknown[]) => unknown).apply(this, args);
+    }
+    const result = (super.query as (...a: unknown[]) => unknown).apply(this, args);
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      return (result as Promise<unknown>).catch((err: unknown) => {
+        if (isQueryReadTimeout(err)) this.discard();
+        throw err;
+      });
+    }
+    return result;
+  }
+
+  private discard(): void {
+    (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+}
+
+function isQueryReadTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === QUERY_READ_TIMEOUT_MESSAGE;
+}
+
+/**
+ * Options for one owning app. `synchronize` is off and migrations never run on import: they run
+ * with `npm run migrate` (libs/persistence/src/cli/migrate.ts) or `runMigrations(url)`. Every
+ * connection is time-bounded (see DatabaseSettings); `overrides.extra` is merged, not replaced.
+ */
+export function dataSourceOptions(url: string, overrides: Partial<DataSourceOptions> = {}, database: Partial<DatabaseSettings> = {}): DataSourceOptions {
+  const s: DatabaseSettings = {
+    ...DEFAULT_DATABASE_SETTINGS,
+    ...database,
+    queryTimeoutMs: database.queryTimeoutMs ?? defaultQueryTimeout(database.statementTimeoutMs ?? DEFAULT_DATABASE_SETTINGS.statementTimeoutMs),
+  };
+  const { extra: extraOverrides, ...rest } = overrides as Partial<DataSourceOptions> & { extra?: Record<string, unknown> };
   return {
     type: 'postgres',
     url,
@@ -33,15 +153,26 @@ export function dataSourceOptions(url: string, overrides: Partial<DataSourceOpti
     synchronize: false,
     migrationsRun: false,
     // Expected conflicts (optimistic concurrency) are not errors: query logging only on demand.
-    logging: process.env.DATABASE_LOG === 'true' ? 'all' : false,
-    extra: { max: Number(process.env.DATABASE_POOL_SIZE ?? 10) },
-    ...overrides,
+    logging: s.log ? 'all' : false,
+    connectTimeoutMS: s.connectTimeoutMs,
+    extra: {
+      max: s.poolSize,
+      Client: TimeBoundClient,
+      connectionTimeoutMillis: s.connectTimeoutMs,
+      query_timeout: s.queryTimeoutMs,
+      ...(s.statementTimeoutMs > 0 ? { statement_timeout: s.statementTimeoutMs } : {}),
+      // A transaction left open by a crashed request never holds locks for long.
+      idle_in_transaction_session_timeout: Math.max(s.queryTimeoutMs * 2, 10_000),
+      keepAlive: true,
+      ...(extraOverrides ?? {}),
+    },
+    ...rest,
   } as DataSourceOptions;
 }
 
 /** Applies pending migrations; returns the names of the ones it ran. */
-export async function runMigrations(url: string): Promise<string[]> {
-  const ds = new DataSource(dataSourceOptions(url, { extra: { max: 1 } }));
+export async function runMigrations(url: string, database: Partial<DatabaseSettings> = {}): Promise<string[]> {
+  const ds = new DataSource(dataSourceOptions(url, {}, { statementTimeoutMs: 600_000, ...database, poolSize: 1 }));
   await ds.initialize();
   try {
     const ran = await ds.runMigrations({ transaction: 'each' });

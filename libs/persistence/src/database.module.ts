@@ -1,10 +1,11 @@
-import { Global, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Optional, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ReadinessRegistry, retryWithBackoff } from '@odis/platform';
-import { dataSourceOptions } from './data-source.js';
+import { dataSourceOptions, DEFAULT_DATABASE_SETTINGS, type DatabaseSettings } from './data-source.js';
 
 export const DATABASE_URL = Symbol('DATABASE_URL');
+export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
 
 /**
  * Connects the app's DataSource in the background with backoff, so a database that is down at
@@ -20,16 +21,32 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly dataSource: DataSource,
     private readonly readiness: ReadinessRegistry,
+    @Optional() @Inject(DATABASE_SETTINGS) private readonly settings: DatabaseSettings = DEFAULT_DATABASE_SETTINGS,
   ) {
-    this.readiness.register('postgres', async () => {
-      if (!this.dataSource.isInitialized) return { ok: false, detail: this.lastError ?? 'connecting' };
-      try {
-        await this.dataSource.query('SELECT 1');
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, detail: (err as Error).message };
-      }
-    });
+    this.readiness.register('postgres', () => this.check());
+  }
+
+  /**
+   * One `SELECT 1`, bounded by the connect timeout (never longer than 2 s) on top of the pool's own
+   * bounds, so `/ready` answers while Postgres is stopped or paused.
+   */
+  async check(): Promise<{ ok: boolean; detail?: string }> {
+    if (!this.dataSource.isInitialized) return { ok: false, detail: this.lastError ?? 'connecting' };
+    const boundMs = Math.min(this.settings.connectTimeoutMs, 2_000);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Postgres did not answer within ${boundMs} ms`)), boundMs);
+        }),
+      ]);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -65,12 +82,14 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(url: string): DynamicModule {
+  /** `settings`: the app's time bounds and pool size (`databaseSettingsFrom(config)`); defaults otherwise. */
+  static forRoot(url: string, settings: Partial<DatabaseSettings> = {}): DynamicModule {
+    const resolved: DatabaseSettings = { ...DEFAULT_DATABASE_SETTINGS, ...settings };
     return {
       module: DatabaseModule,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(url), manualInitialization: true } as never)],
-      providers: [DatabaseConnector, { provide: DATABASE_URL, useValue: url }],
-      exports: [DatabaseConnector, DATABASE_URL],
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(url, {}, settings), manualInitialization: true } as never)],
+      providers: [DatabaseConnector, { provide: DATABASE_URL, useValue: url }, { provide: DATABASE_SETTINGS, useValue: resolved }],
+      exports: [DatabaseConnector, DATABASE_URL, DATABASE_SETTINGS],
     };
   }
 }

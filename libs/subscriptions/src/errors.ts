@@ -20,3 +20,14 @@ export class SubscriptionNotFoundError extends Error {
     this.name = 'SubscriptionNotFoundError';
   }
 }
+
+/** The account already has the most webhooks it may have (`WEBHOOK_MAX_PER_ACCOUNT`). */
+export class WebhookLimitError extends Error {
+  constructor(
+    readonly accountId: string,
+    readonly limit: number,
+  ) {
+    super(`an account may have at most ${limit} webhooks (WEBHOOK_MAX_PER_ACCOUNT); delete one before adding another`);
+    this.name = 'WebhookLimitError';
+  }
+}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { newId, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
 import { SubscriptionEntity, SubscriptionEventEntity } from '@odis/persistence';
-import { VersionConflictError, SubscriptionNotFoundError } from './errors.js';
+import { VersionConflictError, SubscriptionNotFoundError, WebhookLimitError } from './errors.js';
 import { applySubscriptionEvent, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
 
 export const OUTBOX_CHANNEL = 'odis_outbox';
@@ -35,9 +35,11 @@ export class SubscriptionStore {
     accountId: string,
     input: { url: string; events: SubscriptionState['events']; description: string | null; secretEncrypted: string; secretHint: string; id?: string },
     actor: string,
+    options: { maxPerAccount?: number } = {},
   ): Promise<SubscriptionState> {
     const id = input.id ?? newId('wh');
     return this.dataSource.transaction(async (em) => {
+      if (options.maxPerAccount !== undefined) await this.checkWebhookLimit(em, accountId, options.maxPerAccount);
       const event: SubscriptionEvent = {
         type: 'created',
         data: { url: input.url, events: [...new Set(input.events)], description: input.description, secret_encrypted: input.secretEncrypted, secret_hint: input.secretHint },
@@ -49,6 +51,16 @@ export class SubscriptionStore {
       await this.writeOutbox(em, state);
       return state;
     });
+  }
+
+  /**
+   * The per-account cap, race-free: the account row is locked for the rest of the create
+   * transaction, so two concurrent creates of one account count one after the other.
+   */
+  private async checkWebhookLimit(em: EntityManager, accountId: string, max: number): Promise<void> {
+    await em.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
+    const rows: { n: number }[] = await em.query('SELECT count(*)::int AS n FROM subscriptions WHERE account_id = $1 AND deleted_at IS NULL', [accountId]);
+    if ((rows[0]?.n ?? 0) >= max) throw new WebhookLimitError(accountId, max);
   }
 
   /**

@@ -19,3 +19,25 @@ describe('RateLimiter', () => {
     expect(limiter.take('a')).toBe(1);
   });
 });
+
+describe('RateLimiter bounds', () => {
+  it('peek does not take a token', () => {
+    const limiter = new RateLimiter(1, 1, () => 0);
+    expect(limiter.peek('k')).toBe(0);
+    expect(limiter.peek('k')).toBe(0);
+    expect(limiter.take('k')).toBe(0);
+    expect(limiter.peek('k')).toBe(1);
+  });
+
+  it('keeps at most maxBuckets, evicting the least recently used, never everyone at once', () => {
+    const limiter = new RateLimiter(1, 1, () => 0, 3);
+    limiter.take('valid');
+    for (let i = 0; i < 2; i++) limiter.take(`unknown-${i}`);
+    limiter.take('valid'); // touched: now the most recent
+    limiter.take('unknown-2');
+    expect(limiter.size).toBe(3);
+    // 'valid' survived the eviction (its bucket is still empty), 'unknown-0' did not.
+    expect(limiter.peek('valid')).toBe(1);
+    expect(limiter.size).toBe(3);
+  });
+});

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@odis/persistence';
-import { loadConfig, settings } from '@odis/config';
+import { ConfigError, loadConfig, settings } from '@odis/config';
 import { SecretBox } from '@odis/contracts';
+import { databaseSettingsFrom, databaseSettingsShape, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
 import { reencryptSecrets } from './secrets.command.js';
 
@@ -30,13 +30,15 @@ const USAGE = `usage:
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const [group, action, ...rest] = args;
   const json = rest.includes('--json');
-  const url = env.DATABASE_URL;
   if (!group || !action) {
     io.err(USAGE);
     return 64;
   }
-  if (!url) {
-    io.err('DATABASE_URL is required');
+  let config;
+  try {
+    config = loadConfig({ DATABASE_URL: settings.databaseUrl, ...databaseSettingsShape }, env);
+  } catch (err) {
+    io.err(err instanceof ConfigError ? err.message : String(err));
     return 78;
   }
   let box: SecretBox | null = null;
@@ -49,7 +51,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
       return 78;
     }
   }
-  const ds = new DataSource(dataSourceOptions(url, { extra: { max: 2 } }));
+  const ds = new DataSource(dataSourceOptions(config.DATABASE_URL, {}, { ...databaseSettingsFrom(config), poolSize: 2 }));
   await ds.initialize();
   try {
     const directory = new AccountDirectory(ds);

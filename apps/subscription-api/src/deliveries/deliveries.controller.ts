@@ -1,16 +1,18 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { DeliveryAttemptEntity } from '@odis/persistence';
+import type { DeliveryAttemptEntity } from '@odis/persistence';
 import { SubscriptionStore } from '@odis/subscriptions';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
 import { ApiError } from '../errors/api-error.js';
+import { IdParamPipe } from '../errors/input-safety.js';
+import { decodeCursor, DeliveryLogRepository, encodeCursor } from './delivery-log.repository.js';
 import { ZodPipe } from '../webhooks/zod-body.pipe.js';
 
 const query = z.strictObject({
   limit: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
-  before: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 timestamp' }).optional(),
+  /** The `next_cursor` of the previous page (or, as before, an ISO-8601 time: attempts strictly older). */
+  before: z.string().max(300).optional(),
   outcome: z.enum(['succeeded', 'failed', 'skipped'], { message: 'must be succeeded, failed or skipped' }).optional(),
 });
 
@@ -35,6 +37,14 @@ function present(a: DeliveryAttemptEntity) {
   };
 }
 
+/** `before`: an opaque cursor of this API (exact position, ties broken by id) or a legacy ISO-8601 time. */
+function parseBefore(before: string): { after?: ReturnType<typeof decodeCursor> & object; olderThan?: string } {
+  const cursor = decodeCursor(before);
+  if (cursor) return { after: cursor };
+  if (z.iso.datetime({ offset: true }).safeParse(before).success) return { olderThan: before };
+  throw ApiError.invalidField('before', 'must be the next_cursor of a previous page or an ISO-8601 timestamp');
+}
+
 /** The delivery log of a webhook: every attempt, newest first. */
 @ApiTags('deliveries')
 @ApiBearerAuth()
@@ -42,7 +52,7 @@ function present(a: DeliveryAttemptEntity) {
 @Controller('v1/webhooks/:id/deliveries')
 export class DeliveriesController {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly log: DeliveryLogRepository,
     private readonly store: SubscriptionStore,
   ) {}
 
@@ -51,24 +61,18 @@ export class DeliveriesController {
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'before', required: false, type: String })
   @ApiQuery({ name: 'outcome', required: false, enum: ['succeeded', 'failed', 'skipped'] })
-  @ApiOperation({ summary: 'Delivery attempts of a webhook, newest first (cursor: before=<attempted_at>)' })
-  async list(@AccountId() accountId: string, @Param('id') id: string, @Query(new ZodPipe(query, 'query')) q: z.infer<typeof query>) {
+  @ApiOperation({
+    summary: 'Delivery attempts of a webhook, newest first (cursor: before=<next_cursor>, opaque; an ISO-8601 time is still accepted and means "older than")',
+  })
+  async list(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Query(new ZodPipe(query, 'query')) q: z.infer<typeof query>) {
+    const position = q.before === undefined ? {} : parseBefore(q.before);
     if (!(await this.store.history(accountId, id))) throw ApiError.notFound('webhook', id);
-    const qb = this.dataSource
-      .getRepository(DeliveryAttemptEntity)
-      .createQueryBuilder('a')
-      .where('a.account_id = :accountId AND a.subscription_id = :id', { accountId, id })
-      .orderBy('a.attempted_at', 'DESC')
-      .limit(q.limit + 1);
-    if (q.before) qb.andWhere('a.attempted_at < :before', { before: q.before });
-    if (q.outcome) qb.andWhere('a.outcome = :outcome', { outcome: q.outcome });
-    const rows = await qb.getMany();
-    const items = rows.slice(0, q.limit);
+    const page = await this.log.list({ accountId, subscriptionId: id, limit: q.limit, outcome: q.outcome, ...position });
     return {
       object: 'list',
-      data: items.map(present),
-      has_more: rows.length > q.limit,
-      next_cursor: rows.length > q.limit ? items[items.length - 1].attemptedAt.toISOString() : null,
+      data: page.items.map(present),
+      has_more: page.hasMore,
+      next_cursor: page.nextCursor ? encodeCursor(page.nextCursor) : null,
     };
   }
 }

@@ -26,6 +26,12 @@ export class ApiError extends Error {
   static conflict(message: string): ApiError {
     return new ApiError(409, 'version_conflict', message);
   }
+  static webhookLimit(limit: number, message: string): ApiError {
+    return new ApiError(409, 'webhook_limit_reached', message, undefined, { 'X-Webhook-Limit': String(limit) });
+  }
+  static unavailable(retryAfterSeconds: number, message = 'the database is not reachable; retry shortly'): ApiError {
+    return new ApiError(503, 'service_unavailable', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  }
   static rateLimited(retryAfterSeconds: number): ApiError {
     return new ApiError(429, 'rate_limited', `too many requests: retry after ${retryAfterSeconds} s`, undefined, {
       'Retry-After': String(retryAfterSeconds),

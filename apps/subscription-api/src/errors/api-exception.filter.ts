@@ -1,26 +1,69 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from './api-error.js';
-import { SubscriptionNotFoundError, VersionConflictError } from '@odis/subscriptions';
+import { SubscriptionNotFoundError, VersionConflictError, WebhookLimitError } from '@odis/subscriptions';
+
+/** Socket-level codes of a database that is down, unreachable or resetting connections. */
+const OUTAGE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+/**
+ * SQLSTATEs of an outage or a transient server condition (retry later): class 08 (connection),
+ * shutdown/startup, too many connections, statement_timeout, lock and idle-transaction timeouts,
+ * serialization failures and deadlocks.
+ */
+const OUTAGE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '55P03', '25P03', '40001', '40P01', '58000', '58030']);
+/** TypeORM's names for "no usable connection". */
+const OUTAGE_ERROR_NAMES = new Set(['CannotExecuteNotConnectedError', 'ConnectionIsNotSetError']);
+/** pg and pg-pool messages of a connection that timed out, broke or was never made. */
+const OUTAGE_MESSAGES = [
+  /^timeout exceeded when trying to connect$/i,
+  /^Connection terminated/i,
+  /^Query read timeout$/i,
+  /is not queryable/i,
+  /^Client was closed and is not queryable/i,
+  /^Cannot use a pool after calling end/i,
+  /^connect (ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH)/i,
+  /^read ECONNRESET/i,
+];
+
+/** True when `err` (or the driver error it wraps) says the database is away or overloaded, not that the request is wrong. */
+export function isDatabaseOutage(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const { name, code, message } = e as { name?: string; code?: unknown; message?: unknown };
+    if (typeof name === 'string' && OUTAGE_ERROR_NAMES.has(name)) return true;
+    if (typeof code === 'string' && (OUTAGE_SOCKET_CODES.has(code) || OUTAGE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
+    if (typeof message === 'string' && OUTAGE_MESSAGES.some((re) => re.test(message))) return true;
+    if (e instanceof AggregateError && e.errors.some((inner) => isDatabaseOutage(inner))) return true;
+    e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** A Postgres data exception (class 22: e.g. a NUL byte or invalid text for a column): the input was wrong. */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code ?? (err as { driverError?: { code?: unknown } })?.driverError?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
 
 /** Maps every error to the API's JSON error shape; unknown errors become a logged 500. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof VersionConflictError) return ApiError.conflict(err.message);
   if (err instanceof SubscriptionNotFoundError) return ApiError.notFound('webhook', err.subscriptionId);
+  if (err instanceof WebhookLimitError) return ApiError.webhookLimit(err.limit, err.message);
   const bodyError = err as { type?: string; status?: number; limit?: number };
   if (bodyError?.type === 'entity.too.large') {
     return new ApiError(413, 'payload_too_large', `request body exceeds ${bodyError.limit} bytes`);
   }
   if (bodyError?.type === 'entity.parse.failed') return new ApiError(400, 'malformed_json', 'request body is not valid JSON');
+  if (bodyError?.type === 'entity.verify.failed') return new ApiError(400, 'invalid_utf8', 'request body is not valid UTF-8');
   if (bodyError?.type === 'encoding.unsupported' || bodyError?.type === 'charset.unsupported') {
     return new ApiError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
   }
-  const name = (err as Error)?.name;
-  const code = (err as { code?: string })?.code;
-  if (name === 'CannotExecuteNotConnectedError' || name === 'ConnectionIsNotSetError' || code === 'ECONNREFUSED' || code === '57P01') {
-    return new ApiError(503, 'service_unavailable', 'the database is not reachable yet; retry shortly', undefined, { 'Retry-After': '1' });
+  if (bodyError?.type === 'request.aborted' || bodyError?.type === 'stream.not.readable') {
+    return new ApiError(400, 'request_aborted', 'the request body was not received completely');
   }
+  if (isDatabaseOutage(err)) return ApiError.unavailable(2);
+  if (isDataException(err)) return new ApiError(400, 'invalid_value', 'a value of the request cannot be stored');
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = status === 404 ? 'route_not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
@@ -36,15 +79,24 @@ function send(res: Response, error: ApiError) {
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
+  private lastOutageLog = 0;
 
   catch(exception: unknown, host: ArgumentsHost) {
     const error = toApiError(exception);
-    if (error.status >= 500) this.logger.error((exception as Error)?.stack ?? String(exception));
+    if (error.status === 503) {
+      // One line per 10 s while the database is away, not one stack per request.
+      if (Date.now() - this.lastOutageLog > 10_000) {
+        this.lastOutageLog = Date.now();
+        this.logger.warn(`database unavailable: ${(exception as Error)?.message ?? String(exception)}`);
+      }
+    } else if (error.status >= 500) {
+      this.logger.error((exception as Error)?.stack ?? String(exception));
+    }
     send(host.switchToHttp().getResponse<Response>(), error);
   }
 }
 
-/** Express error middleware for what fails before Nest's pipeline (the body parser). */
+/** Express error middleware for what fails before Nest's pipeline (the body parser, the input checks). */
 export function bodyParserErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction) {
   if (res.headersSent) return next(err);
   send(res, toApiError(err));

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
 import { ApiError } from '../errors/api-error.js';
+import { IdParamPipe } from '../errors/input-safety.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
 import { presentHistoryEvent, presentWebhook } from './webhook.presenter.js';
 import { createWebhookBody, listWebhooksQuery, updateWebhookBody, type CreateWebhookBody, type UpdateWebhookBody } from './webhook.schemas.js';
@@ -43,6 +44,7 @@ export class WebhooksController {
   @ApiBody({ schema: schema(createWebhookBody) })
   @ApiResponse({ status: 201, description: 'The webhook; `secret` is included only when it was generated' })
   @ApiResponse({ status: 400, ...errorResponse })
+  @ApiResponse({ status: 409, description: 'webhook_limit_reached: the account has WEBHOOK_MAX_PER_ACCOUNT webhooks already' })
   async create(@AccountId() accountId: string, @Body(new ZodPipe(createWebhookBody)) body: CreateWebhookBody, @Res({ passthrough: true }) res: Response) {
     const { webhook, generatedSecret } = await this.webhooks.create(accountId, body, `account:${accountId}`);
     res.setHeader('ETag', `"${webhook.version}"`);
@@ -67,7 +69,7 @@ export class WebhooksController {
   @Get(':id')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Retrieve a webhook' })
-  async get(@AccountId() accountId: string, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
+  async get(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Res({ passthrough: true }) res: Response) {
     const webhook = await this.webhooks.get(accountId, id);
     res.setHeader('ETag', `"${webhook.version}"`);
     return presentWebhook(webhook);
@@ -79,7 +81,7 @@ export class WebhooksController {
   @ApiBody({ schema: schema(updateWebhookBody) })
   async update(
     @AccountId() accountId: string,
-    @Param('id') id: string,
+    @Param('id', IdParamPipe) id: string,
     @Body(new ZodPipe(updateWebhookBody)) body: UpdateWebhookBody,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
@@ -93,14 +95,14 @@ export class WebhooksController {
   @HttpCode(204)
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'Delete a webhook' })
-  async remove(@AccountId() accountId: string, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined) {
+  async remove(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Headers('if-match') ifMatch: string | undefined) {
     await this.webhooks.remove(accountId, id, `account:${accountId}`, expectedVersion(ifMatch));
   }
 
   @Get(':id/events')
   @ApiParam({ name: 'id' })
   @ApiOperation({ summary: 'The full change history of a webhook, oldest first' })
-  async history(@AccountId() accountId: string, @Param('id') id: string) {
+  async history(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string) {
     const events = await this.webhooks.history(accountId, id);
     return { object: 'list', data: events.map((e) => presentHistoryEvent(id, e)) };
   }

@@ -28,6 +28,7 @@ export class WebhooksService {
       accountId,
       { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret) },
       actor,
+      { maxPerAccount: this.config.WEBHOOK_MAX_PER_ACCOUNT },
     );
     return { webhook, generatedSecret };
   }

@@ -1,13 +1,25 @@
-import { runMigrations } from '../data-source.js';
+import { ConfigError, loadConfig, settings } from '@odis/config';
 import { retryWithBackoff } from '@odis/platform';
+import { databaseSettingsFrom, databaseSettingsShape, runMigrations } from '../data-source.js';
 
-const url = process.env.DATABASE_URL;
-if (!url || !/^postgres(ql)?:\/\//.test(url)) {
-  process.stderr.write('migrate: DATABASE_URL is required (postgres://user@host:port/db)\n');
+let config;
+try {
+  config = loadConfig({
+    DATABASE_URL: settings.databaseUrl,
+    /** How long migrate waits for the database to be reachable, ms. */
+    MIGRATE_WAIT_MS: settings.int(60_000, 0, 3_600_000),
+    /** statement_timeout of the migrations (they may rewrite big tables), ms; 0 = none. */
+    MIGRATE_STATEMENT_TIMEOUT_MS: settings.int(600_000, 0, 86_400_000),
+    ...databaseSettingsShape,
+  });
+} catch (err) {
+  process.stderr.write(`migrate: ${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(78);
 }
-const deadline = AbortSignal.timeout(Number(process.env.MIGRATE_WAIT_MS ?? 60_000));
-const ran = await retryWithBackoff(() => runMigrations(url), {
+const url = config.DATABASE_URL;
+const database = databaseSettingsFrom(config, { statementTimeoutMs: config.MIGRATE_STATEMENT_TIMEOUT_MS });
+const deadline = AbortSignal.timeout(config.MIGRATE_WAIT_MS);
+const ran = await retryWithBackoff(() => runMigrations(url, database), {
   signal: deadline,
   onError: (err, attempt, wait) => process.stderr.write(`migrate: database not reachable (${(err as Error).message}), retry ${attempt} in ${wait} ms\n`),
 });

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DeliveryAttemptEntity } from '@odis/persistence';
+
+/**
+ * Position in the delivery log, newest first: the last row's exact `attempted_at` (microseconds, as
+ * Postgres keeps it) and its attempt id, which breaks ties between rows of the same time.
+ */
+export interface DeliveryLogCursor {
+  /** `attempted_at` as Postgres text in UTC with microseconds, e.g. `2026-01-02T03:04:05.123456Z`. */
+  attemptedAt: string;
+  attemptId: string;
+}
+
+const CURSOR_PREFIX = 'dc1_';
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/** The opaque `next_cursor` of the deliveries list. */
+export function encodeCursor(cursor: DeliveryLogCursor): string {
+  return CURSOR_PREFIX + Buffer.from(`${cursor.attemptedAt}|${cursor.attemptId}`, 'utf8').toString('base64url');
+}
+
+/** The cursor in `value`, or null when it is not one this API made. */
+export function decodeCursor(value: string): DeliveryLogCursor | null {
+  if (!value.startsWith(CURSOR_PREFIX) || value.length > 300) return null;
+  const text = Buffer.from(value.slice(CURSOR_PREFIX.length), 'base64url').toString('utf8');
+  const bar = text.indexOf('|');
+  if (bar < 0) return null;
+  const attemptedAt = text.slice(0, bar);
+  const attemptId = text.slice(bar + 1);
+  if (!CURSOR_TIME.test(attemptedAt) || !/^[A-Za-z0-9_-]{1,100}$/.test(attemptId)) return null;
+  return { attemptedAt, attemptId };
+}
+
+export interface DeliveryLogQuery {
+  accountId: string;
+  subscriptionId: string;
+  limit: number;
+  /** Strictly after this position (newest first): no row is skipped or repeated. */
+  after?: DeliveryLogCursor;
+  /** Legacy filter: only attempts strictly older than this time. */
+  olderThan?: string;
+  outcome?: string;
+}
+
+/** The delivery log read model the API lists. */
+@Injectable()
+export class DeliveryLogRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(q: DeliveryLogQuery): Promise<{ items: DeliveryAttemptEntity[]; hasMore: boolean; nextCursor: DeliveryLogCursor | null }> {
+    const qb = this.dataSource
+      .getRepository(DeliveryAttemptEntity)
+      .createQueryBuilder('a')
+      .addSelect(`to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'cursor_time')
+      .where('a.account_id = :accountId AND a.subscription_id = :id', { accountId: q.accountId, id: q.subscriptionId })
+      .orderBy('a.attempted_at', 'DESC')
+      .addOrderBy('a.attempt_id', 'DESC')
+      .limit(q.limit + 1);
+    if (q.after) {
+      qb.andWhere('(a.attempted_at, a.attempt_id) < (CAST(:afterTime AS timestamptz), :afterId)', { afterTime: q.after.attemptedAt, afterId: q.after.attemptId });
+    }
+    if (q.olderThan) qb.andWhere('a.attempted_at < :olderThan', { olderThan: q.olderThan });
+    if (q.outcome) qb.andWhere('a.outcome = :outcome', { outcome: q.outcome });
+    const { entities, raw } = await qb.getRawAndEntities<{ cursor_time: string }>();
+    const hasMore = entities.length > q.limit;
+    const items = entities.slice(0, q.limit);
+    const last = items.length - 1;
+    return {
+      items,
+      hasMore,
+      nextCursor: hasMore ? { attemptedAt: raw[last].cursor_time, attemptId: items[last].attemptId } : null,
+    };
+  }
+}
