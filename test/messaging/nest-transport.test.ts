@@ -88,7 +88,7 @@ describe('KafkaRunnerTransport + MessagingModule in a Nest app', () => {
 
   it('runs one consumer group per groupId, hands handlers the message and honours their outcomes', async () => {
     expect(Object.keys(transport.health()).sort()).toEqual([GROUP_A, GROUP_DEFAULT].sort());
-    expect(transport.isReady()).toBe(true);
+    expect(transport.readiness()).toEqual({ ok: true });
     const dead = await collect(conn, DLQ);
     try {
       const producer = app.get(MessageProducer);

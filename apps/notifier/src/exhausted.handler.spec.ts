@@ -186,11 +186,12 @@ describe('ExhaustedHandler', () => {
     expect(webhooks.calls).toHaveLength(0);
   });
 
-  it('defers (does not commit, does not dead-letter) while the database is down, with growing waits', async () => {
+  it('asks for a retry (no commit, no dead letter) while the database is down, then completes', async () => {
     webhooks.failNext = 2;
     const m = message(exhausted());
-    await expect(handler.handle(m)).resolves.toEqual({ kind: 'defer', untilMs: now + 2_000 });
-    await expect(handler.handle(m)).resolves.toEqual({ kind: 'defer', untilMs: now + 4_000 });
+    const waiting = { kind: 'retry', dependency: 'postgres', reason: 'Connection terminated unexpectedly' };
+    await expect(handler.handle(m)).resolves.toEqual(waiting);
+    await expect(handler.handle(m)).resolves.toEqual(waiting);
     await expect(handler.handle(m)).resolves.toEqual({ kind: 'done' });
     expect(log.rows).toHaveLength(1);
   });
@@ -198,7 +199,7 @@ describe('ExhaustedHandler', () => {
   it('a failed log insert after the disable is retried and still yields exactly one row', async () => {
     log.failNext = 1;
     const m = message(exhausted());
-    expect((await handler.handle(m)).kind).toBe('defer');
+    expect(await handler.handle(m)).toEqual({ kind: 'retry', dependency: 'postgres', reason: 'connect ECONNREFUSED 127.0.0.1:5432' });
     expect(webhooks.hooks.get('wh_1')!.status).toBe('disabled');
     expect((await handler.handle(m)).kind).toBe('done');
     expect(log.rows.map((r) => r.dedupeKey)).toEqual(['webhook-disabled:wh_1:2']);

@@ -1,5 +1,5 @@
 import { decodeMessage, exhaustedDelivery, type ExhaustedDelivery } from '@odis/contracts';
-import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { classifyFailure, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AccountDirectory, DisableResult, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail, disableReason } from './disabled-webhook-email.js';
 import type { NotificationLogRepository } from './notification-log.js';
@@ -32,8 +32,6 @@ export interface ExhaustedHandlerDeps {
   onQueued?: () => void;
   clock?: () => number;
   logger?: ExhaustedHandlerLogger;
-  /** Wait before the same message is handed again after a database error. Default 2 s, doubled up to 30 s. */
-  retryBackoffMs?: number;
 }
 
 const silent: ExhaustedHandlerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -53,13 +51,10 @@ export type ExhaustedResult =
 export class ExhaustedHandler {
   private readonly clock: () => number;
   private readonly logger: ExhaustedHandlerLogger;
-  private readonly backoffMs: number;
-  private readonly failures = new Map<string, number>();
 
   constructor(private readonly deps: ExhaustedHandlerDeps) {
     this.clock = deps.clock ?? Date.now;
     this.logger = deps.logger ?? silent;
-    this.backoffMs = deps.retryBackoffMs ?? 2_000;
   }
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
@@ -68,17 +63,16 @@ export class ExhaustedHandler {
     const position = `${message.topic}[${message.partition}]@${message.offset}`;
     try {
       const result = await this.process(decoded.value);
-      this.failures.delete(position);
       this.logger.log(`${decoded.value.subscription_id} (${decoded.value.delivery_id}): ${result.action}`);
       return Outcome.done();
     } catch (err) {
-      // Database down or the like: keep the message (offset uncommitted) and look again shortly.
-      const n = (this.failures.get(position) ?? 0) + 1;
-      if (this.failures.size > 10_000) this.failures.clear();
-      this.failures.set(position, n);
-      const wait = Math.min(30_000, this.backoffMs * 2 ** (n - 1));
-      this.logger.error(`${decoded.value.subscription_id} (${position}): ${(err as Error).message}; retry in ${wait} ms`);
-      return Outcome.deferUntil(this.clock() + wait);
+      // Database away: the runner hands the same message over again until it is back (offset
+      // uncommitted, shown on /ready). A statement that can never succeed: dead letter. Anything
+      // else: thrown, so the runner's bounded retries decide (decision 0006).
+      const failure = classifyFailure(err, 'postgres');
+      if (failure.kind === 'outage') return Outcome.retry(failure.dependency ?? 'postgres', failure.reason);
+      if (failure.kind === 'permanent') return Outcome.deadLetter(`${position}: ${failure.reason}`);
+      throw err;
     }
   }
 

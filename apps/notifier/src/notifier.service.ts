@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
-import { ConsumerRunner, KafkaConnection, MessageProducer } from '@odis/messaging';
+import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } from '@odis/messaging';
 import { DatabaseConnector } from '@odis/persistence';
 import { ReadinessRegistry } from '@odis/platform';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
@@ -70,8 +70,8 @@ export class NotifierService implements OnApplicationBootstrap, BeforeApplicatio
       return { ok: h.connected, detail: h.lastError };
     });
     readiness.register('exhausted-consumer', () => {
-      const h = this.runner.health();
-      return { ok: h.connected, detail: h.connected ? undefined : (h.lastError ?? 'joining') };
+      const r = runnerReadiness(this.runner);
+      return { ok: r.ok, detail: r.ok ? undefined : (r.detail ?? 'joining') };
     });
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { ConsumerRunner, KafkaConnection, MessageProducer } from '@odis/messaging';
+import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } from '@odis/messaging';
 import { ReadinessRegistry } from '@odis/platform';
 import { KafkaDeliveryPublisher } from './kafka-delivery.publisher.js';
 import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './retry-scheduler.config.js';
@@ -46,10 +46,10 @@ export class RetrySchedulerService implements OnApplicationBootstrap, BeforeAppl
       return { ok: h.connected, detail: h.lastError };
     });
     readiness.register('tier-consumer', () => {
-      const h = this.runner.health();
+      const r = runnerReadiness(this.runner);
       return {
-        ok: h.connected,
-        detail: h.connected ? `${this.runner.assignedPartitions().length} partitions, ${this.runner.deferredPartitions().length} waiting` : (h.lastError ?? 'joining'),
+        ok: r.ok,
+        detail: r.ok ? `${this.runner.assignedPartitions().length} partitions, ${this.runner.deferredPartitions().length} waiting` : (r.detail ?? 'joining'),
       };
     });
   }

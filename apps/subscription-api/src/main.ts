@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { KafkaRunnerTransport } from '@odis/messaging';
-import { bootstrapService, runMain } from '@odis/platform';
+import { bootstrapService, ReadinessRegistry, runMain } from '@odis/platform';
 import { SubscriptionApiModule } from './app.module.js';
 import { loadSubscriptionApiConfig } from './config.js';
 import { configureHttp } from './http-setup.js';
@@ -14,7 +14,10 @@ runMain('subscription-api', async () => {
     nestOptions: { bodyParser: false },
     configure: (nest) => {
       configureHttp(nest, config);
-      nest.connectMicroservice({ strategy: new KafkaRunnerTransport({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS }) }, { inheritAppConfig: true });
+      const transport = new KafkaRunnerTransport({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS });
+      nest.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+      // The delivery-log consumer counts for /ready like every other app's consumers.
+      nest.get(ReadinessRegistry).register('attempt-log-consumer', () => transport.readiness());
       void nest.startAllMicroservices();
     },
   });

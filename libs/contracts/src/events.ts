@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeFormObject, LIMITS } from './limits.js';
 
 /**
  * The three events of the public Webhooks page, field for field. Samples in `examples.ts` are the
@@ -45,7 +46,8 @@ const appointmentScheduledAction = z.object({
 });
 const otherAction = z.object({
   type: snakeCase.refine((t) => t !== 'appointment_scheduled'),
-  details: z.record(z.string(), z.unknown()).default({}),
+  /** Free-form, but bounded: depth, entries, string and key lengths (LIMITS, decision 0006). */
+  details: freeFormObject().default({}),
 });
 export const callAction = z.union([appointmentScheduledAction, otherAction]);
 
@@ -116,4 +118,15 @@ export function isEventType(value: unknown): value is EventType {
  */
 export function serializeWebhookPayload(payload: WebhookPayload): string {
   return JSON.stringify({ event: payload.event, timestamp: payload.timestamp, data: payload.data }, null, 2);
+}
+
+/**
+ * The hard cap on a signed webhook body, checked on its bytes before anything is produced: null when
+ * the body fits, else the reason (`webhook body is N bytes, more than the limit of M`).
+ */
+export function checkWebhookBodySize(body: string, limit: number = LIMITS.webhookBodyBytes): string | null {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: skip the byte count when the body cannot be too large.
+  if (body.length * 3 <= limit) return null;
+  const bytes = Buffer.byteLength(body);
+  return bytes > limit ? `webhook body is ${bytes} bytes, more than the limit of ${limit}` : null;
 }

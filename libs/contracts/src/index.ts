@@ -6,3 +6,5 @@ export * from './messages.js';
 export * from './signing.js';
 export * from './ids.js';
 export * from './secret-box.js';
+export * from './limits.js';
+export * from './text.js';

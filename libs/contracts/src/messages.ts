@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eventType, isoTimestamp } from './events.js';
+import { parseBoundedJson } from './limits.js';
 
 /**
  * Every message that crosses a Kafka topic, each with a schema version `v`. Consumers decode with
@@ -141,13 +142,9 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: stri
 /** Parses JSON bytes against a schema; never throws. The reason names each failing field. */
 export function decodeMessage<T>(schema: z.ZodType<T>, bytes: Buffer | string | null | undefined): DecodeResult<T> {
   if (bytes === null || bytes === undefined) return { ok: false, reason: 'empty message value' };
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  const parsed = schema.safeParse(json);
+  const json = parseBoundedJson(bytes);
+  if (!json.ok) return { ok: false, reason: json.reason };
+  const parsed = schema.safeParse(json.value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, reason: describeIssues(parsed.error) };
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, KafkaMessage, ProducerBatch, RecordMetadata } from 'kafkajs';
-import { ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.js';
+import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions } from './consumer-runner.js';
+import { DependencyUnavailableError } from './failure.js';
 import { MessageProducer, type KafkaProducerLike } from './message-producer.js';
 import { Outcome, type MessageOutcome } from './message.types.js';
 
@@ -114,6 +115,14 @@ async function started(options: Partial<ConsumerRunnerOptions> & Pick<ConsumerRu
   return { runner, consumer, kafkaProducer };
 }
 
+async function waitUntil(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 function gate() {
   let open!: () => void;
   const promise = new Promise<void>((r) => (open = r));
@@ -208,6 +217,74 @@ describe('ConsumerRunner batch handling (fake consumer)', () => {
       [KAFKA_HEADERS.dlqSourcePartition]: '0',
       [KAFKA_HEADERS.dlqSourceOffset]: '0',
     });
+  });
+
+  it('dead-letters a permanent failure (a stack overflow) at once, without retries', async () => {
+    let calls = 0;
+    const { runner, consumer, kafkaProducer } = await started({
+      maxRetries: 5,
+      deadLetterTopic: 'dlq',
+      handler: async (m) => {
+        if (m.offset === '0') {
+          calls++;
+          throw new RangeError('Maximum call stack size exceeded');
+        }
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [0, 1]);
+    await consumer.eachBatch!(p);
+    expect(calls).toBe(1);
+    expect(log.commits[log.commits.length - 1]).toBe('2');
+    const dead = kafkaProducer.batches.flatMap((b) => b.topicMessages!);
+    expect(dead.map((d) => d.messages[0].headers![KAFKA_HEADERS.dlqReason])).toEqual(['Maximum call stack size exceeded']);
+    expect(runner.stats()).toEqual({ outageRetries: 0, permanentFailures: 1, deadLettered: 1 });
+  });
+
+  it('waits out an outage however long it lasts: never dead-letters, shows it on health(), then completes', async () => {
+    let calls = 0;
+    const release = gate();
+    const { runner, consumer, kafkaProducer } = await started({
+      maxRetries: 1,
+      deadLetterTopic: 'dlq',
+      handler: async () => {
+        calls++;
+        if (calls <= 3) throw new DependencyUnavailableError('postgres', 'connect ECONNREFUSED');
+        if (calls <= 6) return Outcome.retry('postgres', 'Query read timeout');
+        await release.promise;
+        return Outcome.done();
+      },
+    });
+    const { payload: p, log } = payload('t', 0, [0]);
+    const run = consumer.eachBatch!(p);
+    await waitUntil(() => calls >= 7);
+    expect(runnerReadiness(runner)).toMatchObject({ ok: false });
+    // Still counts as waiting while its 7th try runs: the outage ends when the message completes.
+    expect(runner.health().outages).toEqual([expect.objectContaining({ dependency: 'postgres', waiting: 1, reason: 'Query read timeout' })]);
+    release.open();
+    await run;
+    expect(kafkaProducer.batches).toHaveLength(0);
+    expect(log.commits[log.commits.length - 1]).toBe('1');
+    expect(runner.stats()).toEqual({ outageRetries: 6, permanentFailures: 0, deadLettered: 0 });
+    expect(runnerReadiness(runner)).toEqual({ ok: true });
+  });
+
+  it('reports a message waiting for a dependency on health() and readiness', async () => {
+    let down = true;
+    const { runner, consumer } = await started({
+      retryBackoffMs: { initial: 5, max: 5 },
+      handler: async () => (down ? Outcome.retry('postgres', 'connection refused') : Outcome.done()),
+    });
+    const { payload: p, log } = payload('t', 0, [0]);
+    const run = consumer.eachBatch!(p);
+    await waitUntil(() => runner.stats().outageRetries >= 2);
+    expect(runner.health().outages).toEqual([expect.objectContaining({ dependency: 'postgres', waiting: 1, reason: 'connection refused' })]);
+    expect(runnerReadiness(runner)).toEqual({ ok: false, detail: expect.stringContaining('waiting for postgres') });
+    expect(log.commits).toEqual([]);
+    down = false;
+    await run;
+    expect(runner.health().outages).toBeUndefined();
+    expect(log.commits[log.commits.length - 1]).toBe('1');
   });
 
   it('a rebalance during retries abandons the message: nothing is committed for it', async () => {

@@ -3,6 +3,7 @@ import { TOPICS } from '@odis/contracts';
 import type { Batch, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
+import { classifyFailure, type Failure } from './failure.js';
 import { MessageProducer } from './message-producer.js';
 import {
   describeError,
@@ -31,7 +32,11 @@ export interface ConsumerRunnerOptions {
   pipelined?: boolean;
   /** Partitions (fetched batches) handled at once: kafkajs' `partitionsConsumedConcurrently`. Default 3. */
   partitionsConsumedConcurrently?: number;
-  /** Retries of a throwing handler before the message is dead-lettered. Default 5 (6 attempts). */
+  /**
+   * Retries of a handler that throws an error of unknown class before the message is dead-lettered.
+   * Default 5 (6 attempts). Permanent failures are dead-lettered at once; outages (a dependency away)
+   * are retried until it is back (decision 0006).
+   */
   maxRetries?: number;
   /** Backoff between those retries. Default `{ initial: 200, max: 5_000 }`. */
   retryBackoffMs?: BackoffOptions;
@@ -70,6 +75,38 @@ export interface ConsumerRunnerDeps {
 export interface RunnerHealth {
   connected: boolean;
   lastError?: string;
+  /** Dependencies messages are waiting for right now (classified outages), with since when. */
+  outages?: Array<{ dependency: string; since: string; waiting: number; reason: string }>;
+}
+
+/** Counters of a runner's failure classes (decision 0006). */
+export interface RunnerCounters {
+  /** Tries of a message repeated because a dependency was away. */
+  outageRetries: number;
+  /** Messages dead-lettered at once as permanent failures (undecodable, invalid, programming errors). */
+  permanentFailures: number;
+  /** Messages written to the dead-letter topic, for any reason. */
+  deadLettered: number;
+}
+
+/**
+ * The readiness of a runner for `/ready`: joined its group, and no message is waiting for a
+ * dependency. The detail names what is wrong.
+ */
+export function runnerReadiness(runner: { health(): RunnerHealth }): { ok: boolean; detail?: string } {
+  const h = runner.health();
+  if (h.outages?.length) {
+    const detail = h.outages.map((o) => `waiting for ${o.dependency} since ${o.since} (${o.waiting} message(s)): ${o.reason}`).join('; ');
+    return { ok: false, detail };
+  }
+  return h.lastError === undefined ? { ok: h.connected } : { ok: h.connected, detail: h.lastError };
+}
+
+interface OutageHandle {
+  readonly dependency: string;
+  note(reason: string): void;
+  shouldLog(): boolean;
+  end(): void;
 }
 
 /** The kafkajs client part the runner needs (a {@link KafkaConnection} has it). */
@@ -136,6 +173,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 const HEARTBEAT_TICK_MS = 1_000;
 /** Pipelined mode: how long a batch waits for a free slot of a full partition before pausing it. */
 const PIPE_SLOT_WAIT_MS = 200;
+/** A message waiting for a dependency logs at most this often. */
+const OUTAGE_LOG_EVERY_MS = 30_000;
 
 /** Same test as kafkajs' internal `isRebalancing` (not exported by the package). */
 export function isRebalancingError(error: unknown): boolean {
@@ -151,9 +190,12 @@ export const tpKey = (topic: string, partition: number): string => `${topic}|${p
  * - autoCommit is off; a partition's committed offset advances only over its settled prefix
  *   (`done`, or `dead-letter` once the dead letter is acknowledged), also with
  *   `partitionConcurrency` > 1 messages of that partition in flight.
- * - A throwing handler is retried in place with exponential backoff, `maxRetries` times; then the
- *   message is dead-lettered with the error message as reason, so a poison message never blocks its
- *   partition and never crashes the consumer.
+ * - Failures are classified (`classifyFailure`, decision 0006): a permanent one (undecodable,
+ *   invalid, too large, a programming error) is dead-lettered at once with its reason; an outage (a
+ *   dependency away, or a `retry` outcome) is retried in place with backoff until the dependency is
+ *   back, shown on `health()` meanwhile, never dead-lettered; an unknown one is retried `maxRetries`
+ *   times, then dead-lettered. So a poison message never blocks its partition for longer than that
+ *   and never crashes the consumer.
  * - `defer` pauses the partition, seeks back to the deferred offset and resumes the partition at
  *   `untilMs`, when the same message is handed over again. Other partitions keep flowing.
  * - A rebalance drops the deferrals of partitions this member lost; work that did not finish is
@@ -199,6 +241,8 @@ export class ConsumerRunner {
   /** Pipelined mode: commits outside eachBatch go through the latest payload's commit function. */
   private commitFn: EachBatchPayload['commitOffsetsIfNecessary'] | null = null;
   private pipeCommitTimer: NodeJS.Timeout | null = null;
+  private readonly outages = new Map<string, { since: number; waiting: number; reason: string; lastLogAt: number }>();
+  private readonly counters: RunnerCounters = { outageRetries: 0, permanentFailures: 0, deadLettered: 0 };
 
   constructor(
     private readonly source: RunnerKafkaSource,
@@ -286,7 +330,17 @@ export class ConsumerRunner {
   }
 
   health(): RunnerHealth {
-    return this.lastError === undefined ? { connected: this.connected } : { connected: this.connected, lastError: this.lastError };
+    const h: RunnerHealth = { connected: this.connected };
+    if (this.lastError !== undefined) h.lastError = this.lastError;
+    if (this.outages.size > 0) {
+      h.outages = [...this.outages].map(([dependency, o]) => ({ dependency, since: new Date(o.since).toISOString(), waiting: o.waiting, reason: o.reason }));
+    }
+    return h;
+  }
+
+  /** Failure-class counters since start. */
+  stats(): RunnerCounters {
+    return { ...this.counters };
   }
 
   /** Partitions this member owns, as `topic|partition` keys (for diagnostics and tests). */
@@ -727,23 +781,51 @@ export class ConsumerRunner {
 
   private async processMessage(topic: string, partition: number, message: KafkaMessage, signal: AbortSignal): Promise<ProcessResult> {
     const inbound = toInboundMessage(topic, partition, message);
-    let outcome: MessageOutcome;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        outcome = normalizeOutcome(await this.handler(inbound));
-        break;
-      } catch (error) {
-        const reason = describeError(error);
-        if (attempt > this.maxRetries) {
-          this.logger.error(`${topic}[${partition}]@${message.offset} failed ${attempt} time(s), dead-lettering: ${reason}`);
-          outcome = { kind: 'dead-letter', reason };
+    const where = `${topic}[${partition}]@${message.offset}`;
+    let outcome: Exclude<MessageOutcome, { kind: 'retry' }>;
+    let outage: OutageHandle | null = null;
+    let unknownFailures = 0;
+    try {
+      for (let tries = 1; ; tries++) {
+        let failure: Failure;
+        try {
+          const result = normalizeOutcome(await this.handler(inbound));
+          if (result.kind !== 'retry') {
+            outcome = result;
+            break;
+          }
+          failure = { kind: 'outage', dependency: result.dependency, reason: result.reason };
+        } catch (error) {
+          failure = classifyFailure(error);
+        }
+        if (failure.kind === 'permanent') {
+          this.counters.permanentFailures++;
+          this.logger.error(`${where} failed permanently, dead-lettering: ${failure.reason}`);
+          outcome = { kind: 'dead-letter', reason: failure.reason };
+          break;
+        }
+        if (failure.kind === 'unknown' && ++unknownFailures > this.maxRetries) {
+          this.logger.error(`${where} failed ${unknownFailures} time(s), dead-lettering: ${failure.reason}`);
+          outcome = { kind: 'dead-letter', reason: failure.reason };
           break;
         }
         if (signal.aborted) return { kind: 'abandoned' };
-        const delay = backoffDelay(attempt, this.retryBackoff, 0.1);
-        this.logger.warn(`${topic}[${partition}]@${message.offset} handler failed (attempt ${attempt}/${this.maxRetries + 1}): ${reason}; retrying in ${delay} ms`);
+        let delay: number;
+        if (failure.kind === 'outage') {
+          // A dependency is away: this message waits for it, however long, and says so on health().
+          outage ??= this.beginOutage(failure.dependency ?? 'unknown');
+          outage.note(failure.reason);
+          this.counters.outageRetries++;
+          delay = backoffDelay(tries, this.retryBackoff, 0.1);
+          if (outage.shouldLog()) this.logger.warn(`${where} waits for ${outage.dependency} (try ${tries}): ${failure.reason}; next try in ${delay} ms`);
+        } else {
+          delay = backoffDelay(unknownFailures, this.retryBackoff, 0.1);
+          this.logger.warn(`${where} handler failed (attempt ${unknownFailures}/${this.maxRetries + 1}): ${failure.reason}; retrying in ${delay} ms`);
+        }
         if (!(await sleep(delay, signal))) return { kind: 'abandoned' };
       }
+    } finally {
+      outage?.end();
     }
     switch (outcome.kind) {
       case 'done':
@@ -751,8 +833,42 @@ export class ConsumerRunner {
       case 'defer':
         return { kind: 'defer', untilMs: outcome.untilMs };
       case 'dead-letter':
-        return (await this.deadLetter(inbound, outcome.reason, signal)) ? { kind: 'settled' } : { kind: 'abandoned' };
+        if (!(await this.deadLetter(inbound, outcome.reason, signal))) return { kind: 'abandoned' };
+        this.counters.deadLettered++;
+        return { kind: 'settled' };
     }
+  }
+
+  /** One message waiting for a dependency; the outage is reported while any message waits. */
+  private beginOutage(dependency: string): OutageHandle {
+    let state = this.outages.get(dependency);
+    if (!state) {
+      state = { since: Date.now(), waiting: 0, reason: '', lastLogAt: 0 };
+      this.outages.set(dependency, state);
+    }
+    state.waiting++;
+    const current = state;
+    let ended = false;
+    return {
+      dependency,
+      note: (reason) => {
+        current.reason = reason;
+      },
+      shouldLog: () => {
+        const now = Date.now();
+        if (now - current.lastLogAt < OUTAGE_LOG_EVERY_MS) return false;
+        current.lastLogAt = now;
+        return true;
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        if (--current.waiting <= 0 && this.outages.get(dependency) === current) {
+          this.outages.delete(dependency);
+          this.logger.log(`${dependency} is back after ${Date.now() - current.since} ms`);
+        }
+      },
+    };
   }
 
   /** Writes the dead letter, retrying until acknowledged; false if aborted first (then nothing is committed). */

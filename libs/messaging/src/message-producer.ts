@@ -3,6 +3,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { KafkaConnection } from './kafka-connection.js';
+import { classifyFailure, DependencyUnavailableError, PermanentFailureError } from './failure.js';
 import { describeError, type OutboundMessage } from './message.types.js';
 
 const { Partitioners } = kafkajs;
@@ -27,6 +28,12 @@ export interface MessageProducerOptions {
    * per broker anyway, and one at a time keeps the order of records across batches.
    */
   maxInFlightBatches?: number;
+  /**
+   * Largest record accepted (key + value + headers, estimated). A larger one is refused at once with a
+   * `PermanentFailureError`, before it can fail a batch it shares with others. Default 1,000,000
+   * (below the broker's default `message.max.bytes` of 1,048,588).
+   */
+  maxRecordBytes?: number;
   /** Broker-side ack timeout of a produce request, ms. Default 30 000. */
   ackTimeoutMs?: number;
   /** kafkajs retry of each produce request (default 10 retries, 200 ms → 10 s). */
@@ -65,6 +72,7 @@ export class MessageProducer {
   private readonly maxBatchSize: number;
   private readonly maxBatchBytes: number;
   private readonly maxInFlight: number;
+  private readonly maxRecordBytes: number;
   private readonly ackTimeoutMs: number;
   private readonly connectBackoff: BackoffOptions;
   private readonly logger: LoggerService;
@@ -101,6 +109,7 @@ export class MessageProducer {
     this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 500);
     this.maxBatchBytes = Math.max(1, options.maxBatchBytes ?? 512 * 1024);
     this.maxInFlight = Math.max(1, options.maxInFlightBatches ?? 1);
+    this.maxRecordBytes = Math.max(1, options.maxRecordBytes ?? 1_000_000);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.connectBackoff = options.connectBackoffMs ?? { initial: 500, max: 10_000 };
     this.logger = options.logger ?? new Logger(MessageProducer.name);
@@ -142,7 +151,7 @@ export class MessageProducer {
 
   /** Sends records to one topic; resolves when all of them are acknowledged (acks = all). */
   send(topic: string, messages: OutboundMessage[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(`MessageProducer is disconnected; cannot send to ${topic}`));
+    if (this.closed) return Promise.reject(new DependencyUnavailableError('kafka', `MessageProducer is disconnected; cannot send to ${topic}`));
     if (!topic) return Promise.reject(new Error('MessageProducer.send: topic is required'));
     if (messages.length === 0) return Promise.resolve();
     const converted: Message[] = new Array(messages.length);
@@ -150,7 +159,11 @@ export class MessageProducer {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       converted[i] = { key: m.key ?? null, value: m.value, headers: m.headers };
-      bytes += estimateBytes(m);
+      const size = estimateBytes(m);
+      if (size > this.maxRecordBytes) {
+        return Promise.reject(new PermanentFailureError(`record for ${topic} is about ${size} bytes, more than the limit of ${this.maxRecordBytes}`));
+      }
+      bytes += size;
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ topic, messages: converted, bytes, resolve, reject });
@@ -188,7 +201,7 @@ export class MessageProducer {
     this.closeController.abort();
     this.clearLinger();
     const leftovers = this.queue.splice(0);
-    for (const p of leftovers) p.reject(new Error(`MessageProducer disconnected before sending to ${p.topic}`));
+    for (const p of leftovers) p.reject(new DependencyUnavailableError('kafka', `MessageProducer disconnected before sending to ${p.topic}`));
     this.queuedRecords = 0;
     this.queuedBytes = 0;
     try {
@@ -257,29 +270,46 @@ export class MessageProducer {
 
   private async sendBatch(batch: PendingSend[]): Promise<void> {
     try {
-      await this.connect();
-      const byTopic = new Map<string, Message[]>();
-      for (const p of batch) {
-        const list = byTopic.get(p.topic);
-        if (list) {
-          for (const m of p.messages) list.push(m);
-        } else {
-          byTopic.set(p.topic, p.messages.slice());
-        }
-      }
-      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-      const request: ProducerBatch = { acks: -1, timeout: this.ackTimeoutMs, topicMessages };
-      const result: RecordMetadata[] = await this.producer.sendBatch(request);
-      const failed = result?.find((r) => r.errorCode !== 0);
-      if (failed) throw new Error(`produce to ${failed.topicName}[${failed.partition}] failed with error code ${failed.errorCode}`);
+      await this.produce(batch);
       this.lastError = undefined;
       for (const p of batch) p.resolve();
     } catch (error) {
+      if (batch.length > 1 && classifyFailure(error).kind === 'permanent') {
+        // One caller's record broke the batch (too large, invalid): it must not fail the others.
+        // Send each caller's records on their own, so only the offending one is rejected.
+        this.logger.warn(`a batch of ${batch.length} sends failed (${describeError(error)}); retrying them one by one`);
+        for (const p of batch) await this.sendBatch([p]);
+        return;
+      }
       this.lastError = describeError(error);
       for (const p of batch) p.reject(error);
     }
   }
+
+  private async produce(batch: PendingSend[]): Promise<void> {
+    await this.connect();
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic);
+      if (list) {
+        for (const m of p.messages) list.push(m);
+      } else {
+        byTopic.set(p.topic, p.messages.slice());
+      }
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const request: ProducerBatch = { acks: -1, timeout: this.ackTimeoutMs, topicMessages };
+    const result: RecordMetadata[] = await this.producer.sendBatch(request);
+    const failed = result?.find((r) => r.errorCode !== 0);
+    if (failed) {
+      const text = `produce to ${failed.topicName}[${failed.partition}] failed with error code ${failed.errorCode}`;
+      throw RECORD_ERROR_CODES.has(failed.errorCode) ? new PermanentFailureError(text) : new DependencyUnavailableError('kafka', text);
+    }
+  }
 }
+
+/** Kafka error codes caused by the records themselves: CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD. */
+const RECORD_ERROR_CODES = new Set([2, 10, 18, 87]);
 
 function estimateBytes(m: OutboundMessage): number {
   let n = 70; // record overhead, roughly

@@ -26,11 +26,15 @@ export interface InboundMessage {
  * - `done`: processed (or deliberately ignored); the offset may be committed.
  * - `dead-letter`: can never be processed; goes to the dead-letter topic with `reason`, then committed.
  * - `defer`: not due yet; the partition is paused and the same message is handed over again at `untilMs`.
+ * - `retry`: a dependency (`postgres`, `kafka`, `smtp`, ...) is away: the runner tries the same message
+ *   again with backoff until it succeeds, never dead-letters it, and reports the outage on its health.
+ *   (Throwing a `DependencyUnavailableError`, or any error `classifyFailure` calls an outage, does the same.)
  */
 export type MessageOutcome =
   | { kind: 'done' }
   | { kind: 'dead-letter'; reason: string }
-  | { kind: 'defer'; untilMs: number };
+  | { kind: 'defer'; untilMs: number }
+  | { kind: 'retry'; dependency: string; reason: string };
 
 export const Outcome = {
   done(): MessageOutcome {
@@ -42,6 +46,10 @@ export const Outcome = {
   /** `untilMs` is an absolute epoch-milliseconds instant (e.g. `Date.now() + 60_000`). */
   deferUntil(untilMs: number): MessageOutcome {
     return { kind: 'defer', untilMs };
+  },
+  /** A dependency is away: hand the same message over again, with backoff, until it is back. */
+  retry(dependency: string, reason: string): MessageOutcome {
+    return { kind: 'retry', dependency, reason };
   },
 } as const;
 
@@ -64,6 +72,14 @@ export function normalizeOutcome(value: unknown): MessageOutcome {
     }
     if (v.kind === 'defer' && typeof v.untilMs === 'number' && Number.isFinite(v.untilMs)) {
       return { kind: 'defer', untilMs: v.untilMs };
+    }
+    if (v.kind === 'retry') {
+      const r = value as { dependency?: unknown };
+      return {
+        kind: 'retry',
+        dependency: typeof r.dependency === 'string' && r.dependency ? r.dependency : 'unknown',
+        reason: typeof v.reason === 'string' && v.reason ? v.reason : 'dependency unavailable',
+      };
     }
   }
   return { kind: 'dead-letter', reason: `handler returned an invalid outcome: ${safeDescribe(value)}` };

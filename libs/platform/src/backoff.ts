@@ -1,7 +1,16 @@
-/** Retries `fn` with capped exponential backoff and jitter until it succeeds or `signal` aborts. */
+/**
+ * Retries `fn` with capped exponential backoff and jitter until it succeeds, `signal` aborts, or
+ * `retryIf` says an error is not worth retrying (then that error is thrown at once).
+ */
 export async function retryWithBackoff<T>(
   fn: () => Promise<T>,
-  options: { initialMs?: number; maxMs?: number; signal?: AbortSignal; onError?: (err: unknown, attempt: number, waitMs: number) => void } = {},
+  options: {
+    initialMs?: number;
+    maxMs?: number;
+    signal?: AbortSignal;
+    retryIf?: (err: unknown) => boolean;
+    onError?: (err: unknown, attempt: number, waitMs: number) => void;
+  } = {},
 ): Promise<T> {
   const initial = options.initialMs ?? 250;
   const max = options.maxMs ?? 10_000;
@@ -9,7 +18,7 @@ export async function retryWithBackoff<T>(
     try {
       return await fn();
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      if (options.signal?.aborted || (options.retryIf && !options.retryIf(err))) throw err;
       const wait = Math.min(max, initial * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
       options.onError?.(err, attempt, Math.round(wait));
       await new Promise<void>((resolve) => {

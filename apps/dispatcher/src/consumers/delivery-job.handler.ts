@@ -1,4 +1,4 @@
-import { decodeMessage, deliveryJob } from '@odis/contracts';
+import { checkWebhookBodySize, decodeMessage, deliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { DeliveryExecutor } from '../delivery/delivery-executor.js';
 
@@ -9,6 +9,8 @@ export class DeliveryJobHandler {
   async handle(message: InboundMessage): Promise<MessageOutcome> {
     const decoded = decodeMessage(deliveryJob, message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable delivery job: ${decoded.reason}`);
+    const tooLarge = checkWebhookBodySize(decoded.value.body);
+    if (tooLarge) return Outcome.deadLetter(`body_too_large: ${tooLarge}`);
     await this.executor.runQueued(decoded.value);
     return Outcome.done();
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
-import { ConsumerRunner, KafkaConnection, MessageProducer } from '@odis/messaging';
+import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } from '@odis/messaging';
 import { ReadinessRegistry } from '@odis/platform';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
@@ -80,9 +80,9 @@ export class DispatchConsumersService implements OnApplicationBootstrap, BeforeA
     });
     readiness.register('consumers', () => {
       if (!this.started) return { ok: false, detail: 'waiting for the routing table to catch up' };
-      const f = this.fanOut.health();
-      const d = this.deliveries.health();
-      return { ok: f.connected && d.connected, detail: `fan-out ${f.connected ? 'joined' : (f.lastError ?? 'joining')}, deliveries ${d.connected ? 'joined' : (d.lastError ?? 'joining')}` };
+      const f = runnerReadiness(this.fanOut);
+      const d = runnerReadiness(this.deliveries);
+      return { ok: f.ok && d.ok, detail: `fan-out ${f.ok ? 'joined' : (f.detail ?? 'joining')}, deliveries ${d.ok ? 'joined' : (d.detail ?? 'joining')}` };
     });
   }
 

@@ -1,4 +1,4 @@
-import type { ErrorClass } from '@odis/contracts';
+import { storableText, type ErrorClass } from '@odis/contracts';
 import type { HttpOutcome } from './webhook-http-client.js';
 
 export interface ClassifiedOutcome {
@@ -66,7 +66,18 @@ export class AttemptOutcomeClassifier {
 
   private excerpt(body: Buffer): string | null {
     if (body.length === 0 || this.excerptBytes === 0) return body.length === 0 ? '' : null;
-    return body.length > this.excerptBytes ? body.toString('utf8', 0, this.excerptBytes) : body.toString('utf8');
+    if (body.length <= this.excerptBytes) return storableText(body);
+    // Cut at a character boundary: drop a multi-byte sequence the limit split.
+    let end = this.excerptBytes;
+    for (let k = 1; k <= 3 && end - k >= 0; k++) {
+      const b = body[end - k];
+      if ((b & 0xc0) !== 0x80) {
+        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        if (need > k) end -= k;
+        break;
+      }
+    }
+    return storableText(body.subarray(0, end));
   }
 }
 

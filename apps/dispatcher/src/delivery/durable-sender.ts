@@ -1,12 +1,13 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { MessageProducer, type OutboundMessage } from '@odis/messaging';
+import { classifyFailure, MessageProducer, type OutboundMessage } from '@odis/messaging';
 import { retryWithBackoff } from '@odis/platform';
 
 /**
  * Produces records that must not be lost (attempt outcomes, retries, hand-offs): a failed send is
  * retried with backoff until Kafka acknowledges it, instead of failing the message (which would
  * repeat its HTTP attempts). Gives up only once the app is shutting down; the message then stays
- * uncommitted and is handled again after the restart.
+ * uncommitted and is handled again after the restart. A permanent failure (a record Kafka can never
+ * take, e.g. too large) is not retried: it is thrown, and the consumer dead-letters the message.
  */
 @Injectable()
 export class DurableSender implements BeforeApplicationShutdown {
@@ -21,6 +22,7 @@ export class DurableSender implements BeforeApplicationShutdown {
       signal: this.abort.signal,
       initialMs: 200,
       maxMs: 5_000,
+      retryIf: (err) => classifyFailure(err).kind !== 'permanent',
       onError: (err, attempt, wait) => this.logger.warn(`produce to ${topic} failed (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`),
     });
   }

@@ -1,4 +1,4 @@
-import { decodeMessage, TOPICS, validatedEventMessage, type DeliveryJob } from '@odis/contracts';
+import { checkWebhookBodySize, decodeMessage, TOPICS, validatedEventMessage, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome, type OutboundMessage } from '@odis/messaging';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import type { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
@@ -66,6 +66,9 @@ export class FanOutProcessor {
       return Outcome.done();
     }
     const planned = this.deps.planner.plan(event, routes, this.now());
+    // Ingest refuses such events; this guards against any other producer: nothing over the cap is sent or produced.
+    const tooLarge = checkWebhookBodySize(planned[0].job.body);
+    if (tooLarge) return Outcome.deadLetter(`body_too_large: ${tooLarge}`);
     this.counters.deliveries += planned.length;
     const work: Promise<void>[] = [];
     let handoff: OutboundMessage[] | null = null;

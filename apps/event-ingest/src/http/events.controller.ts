@@ -28,7 +28,7 @@ export class EventsController {
     const result = this.validator.validate(req.body ?? null, { receivedAt: new Date() });
     if (!result.ok) {
       this.stats.recordRejected(result.error.code);
-      throw error(result.error.code === 'too_large' ? 413 : 400, result.error.code, result.error.message, result.error.field);
+      throw error(result.error.code === 'too_large' || result.error.code === 'body_too_large' ? 413 : 400, result.error.code, result.error.message, result.error.field);
     }
     let timer: NodeJS.Timeout | undefined;
     try {

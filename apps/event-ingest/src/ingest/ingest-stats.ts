@@ -1,4 +1,4 @@
-import type { ValidationCode } from '../validation/event-validator.js';
+import { VALIDATION_CODES, type ValidationCode } from '../validation/event-validator.js';
 
 const MAX_DISTINCT_FIELDS = 200;
 
@@ -6,7 +6,7 @@ const MAX_DISTINCT_FIELDS = 200;
 export class IngestStats {
   accepted = 0;
   readonly acceptedBySource = { kafka: 0, http: 0 };
-  readonly rejected: Record<ValidationCode, number> = { too_large: 0, not_json: 0, invalid_envelope: 0, unknown_event_type: 0, invalid_data: 0 };
+  readonly rejected = Object.fromEntries(VALIDATION_CODES.map((code) => [code, 0])) as Record<ValidationCode, number>;
   /** Events that had fields outside the contract, and how many fields were dropped in total. */
   eventsWithDroppedFields = 0;
   droppedFields = 0;

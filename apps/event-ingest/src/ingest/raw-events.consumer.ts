@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
-import { ConsumerRunner, KafkaConnection, MessageProducer } from '@odis/messaging';
+import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } from '@odis/messaging';
 import { ReadinessRegistry } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config.js';
 import { EventValidator } from '../validation/event-validator.js';
@@ -33,9 +33,8 @@ export class RawEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
         deadLetterTopic: TOPICS.telephonyDlq,
         fromBeginning: config.INGEST_FROM_BEGINNING,
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-        // Validation never throws; only publishing can, and a valid event must not end up in the
-        // DLQ because Kafka was briefly away: keep retrying (backoff capped at 5 s).
-        maxRetries: 100_000,
+        // Validation never throws; publishing fails only while Kafka is away, which the runner
+        // classifies as an outage: retried until Kafka is back, never dead-lettered (decision 0006).
       },
       { producer },
     );
@@ -43,10 +42,7 @@ export class RawEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
       const h = producer.health();
       return { ok: h.connected, detail: h.lastError };
     });
-    readiness.register('raw-events-consumer', () => {
-      const h = this.runner.health();
-      return { ok: h.connected, detail: h.lastError };
-    });
+    readiness.register('raw-events-consumer', () => runnerReadiness(this.runner));
   }
 
   onApplicationBootstrap(): void {

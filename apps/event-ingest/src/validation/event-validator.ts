@@ -1,17 +1,20 @@
 import {
+  checkWebhookBodySize,
   EVENT_DATA_SCHEMAS,
   EVENT_TOPICS,
   eventIdFor,
   isEventType,
   newId,
+  parseBoundedJson,
   rawTelephonyEvent,
+  serializeWebhookPayload,
   type EventType,
   type ValidatedEventMessage,
 } from '@odis/contracts';
 import type { z } from 'zod';
 import { droppedFields } from './dropped-fields.js';
 
-export const VALIDATION_CODES = ['too_large', 'not_json', 'invalid_envelope', 'unknown_event_type', 'invalid_data'] as const;
+export const VALIDATION_CODES = ['too_large', 'too_deep', 'not_json', 'invalid_envelope', 'unknown_event_type', 'invalid_data', 'body_too_large'] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
 export interface ValidationError {
@@ -35,9 +38,11 @@ export interface ValidationContext {
 const ENVELOPE_KEYS = new Set(['event', 'timestamp', 'account_id', 'data', 'id']);
 
 /**
- * Validates one raw telephony event against the contract of its type. Never throws. The checks, in
- * order: size, JSON, envelope `{event, timestamp, account_id, data, id?}`, known event type, the
- * type's data schema. Fields outside the contract are dropped (and reported, to be counted), so
+ * Validates one raw telephony event against the contract of its type. Never throws and never
+ * recurses without a bound. The checks, in order: size, nesting depth (a linear scan before the
+ * parse), JSON, envelope `{event, timestamp, account_id, data, id?}`, known event type, the type's
+ * data schema (with the free-form limits of decision 0006), and the byte cap of the webhook body
+ * it will become. Fields outside the contract are dropped (and reported, to be counted), so
  * nothing internal reaches customers. The event id is stable: from the producer's `id` (scoped to
  * the account) when given, else from the raw record's position.
  */
@@ -48,12 +53,9 @@ export class EventValidator {
     if (bytes === null || bytes === undefined || bytes.length === 0) return fail('not_json', 'empty message', null);
     const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
     if (size > this.maxBytes) return fail('too_large', `event is ${size} bytes, more than the limit of ${this.maxBytes}`, null);
-    let json: unknown;
-    try {
-      json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-    } catch (err) {
-      return fail('not_json', `not JSON: ${(err as Error).message}`, null);
-    }
+    const parsed = parseBoundedJson(bytes);
+    if (!parsed.ok) return fail(parsed.code, parsed.code === 'too_deep' ? `event is ${parsed.reason}` : parsed.reason, null);
+    const json = parsed.value;
     const envelope = rawTelephonyEvent.safeParse(json);
     if (!envelope.success) return fromZod('invalid_envelope', envelope.error);
     const raw = envelope.data;
@@ -63,6 +65,8 @@ export class EventValidator {
     const type: EventType = raw.event;
     const data = (EVENT_DATA_SCHEMAS[type] as z.ZodType<Record<string, unknown>>).safeParse(raw.data);
     if (!data.success) return fromZod('invalid_data', data.error, 'data');
+    const tooLarge = checkWebhookBodySize(serializeWebhookPayload({ event: type, timestamp: raw.timestamp, data: data.data as never }));
+    if (tooLarge) return fail('body_too_large', tooLarge, 'data');
 
     const dropped: string[] = [];
     for (const key of Object.keys(json as object)) if (!ENVELOPE_KEYS.has(key)) dropped.push(key);

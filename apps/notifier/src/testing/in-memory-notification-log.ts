@@ -19,7 +19,7 @@ export class InMemoryNotificationLog implements NotificationLogRepository {
   private check(): void {
     if (this.failNext > 0) {
       this.failNext--;
-      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     }
   }
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { BackoffOptions } from '../backoff.js';
-import { ConsumerRunner, type ConsumerRunnerOptions, type RunnerHealth } from '../consumer-runner.js';
+import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions, type RunnerHealth } from '../consumer-runner.js';
 import { brokersFromEnv, KafkaConnection, parseLogLevel } from '../kafka-connection.js';
 import { MessageProducer } from '../message-producer.js';
 import { normalizeOutcome, type InboundMessage, type MessageOutcome } from '../message.types.js';
@@ -142,9 +142,12 @@ export class KafkaRunnerTransport extends Server implements CustomTransportStrat
     return Object.fromEntries([...this.runners].map(([groupId, r]) => [groupId, r.health()]));
   }
 
-  /** True when every runner is connected (for /ready). */
-  isReady(): boolean {
-    return this.runners.size > 0 && [...this.runners.values()].every((r) => r.health().connected);
+  /** For /ready: every runner joined its group and none waits for a dependency (the detail says which). */
+  readiness(): { ok: boolean; detail?: string } {
+    if (this.runners.size === 0) return { ok: false, detail: 'not started' };
+    const states = [...this.runners].map(([groupId, r]) => [groupId, runnerReadiness(r)] as const);
+    const bad = states.filter(([, s]) => !s.ok);
+    return bad.length === 0 ? { ok: true } : { ok: false, detail: bad.map(([g, s]) => `${g}: ${s.detail ?? 'joining'}`).join('; ') };
   }
 
   private buildRunners(): void {
