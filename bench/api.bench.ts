@@ -10,7 +10,8 @@ import { closedLoop, ms, printTable, summarize } from './stats.js';
  * GET /v1/webhooks, and the time from a create's 201 to its snapshot on webhooks.subscriptions.
  */
 export async function apiBenchmark(stack: BenchStack, options = { requests: 2000, concurrency: 16, changelogSamples: 200 }) {
-  const api = await stack.startApp('subscription-api', { API_RATE_LIMIT_PER_SECOND: '100000', API_RATE_LIMIT_BURST: '100000', OUTBOX_POLL_MS: '500' });
+  // One account creates thousands of webhooks here: lift the per-account cap (default 25).
+  const api = await stack.startApp('subscription-api', { API_RATE_LIMIT_PER_SECOND: '100000', API_RATE_LIMIT_BURST: '100000', OUTBOX_POLL_MS: '500', WEBHOOK_MAX_PER_ACCOUNT: '100000' });
   try {
     const out = await stack.runNode(`${stack.root}/dist/apps/subscription-api/src/cli/main.js`, ['accounts', 'create', '--name', 'Bench Clinic', '--email', 'bench@clinic.example', '--json']);
     const { api_key: apiKey } = JSON.parse(out.trim().split('\n').pop()!);
