@@ -150,6 +150,43 @@ describe('MessageProducer (coalescing)', () => {
     expect(producer.health().lastError).toBeUndefined();
   });
 
+  it('splits a batch that failed for one caller\'s record and retries per caller: only that caller fails', async () => {
+    const seen: string[][] = [];
+    const fake: KafkaProducerLike = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      sendBatch: async (batch) => {
+        const values = batch.topicMessages!.flatMap((t) => t.messages.map((m) => String(m.value)));
+        seen.push(values);
+        if (values.includes('poison')) {
+          throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+            name: 'KafkaJSProtocolError',
+            type: 'MESSAGE_TOO_LARGE',
+          });
+        }
+        return batch.topicMessages!.map((t) => ({ topicName: t.topic, partition: 0, errorCode: 0 }));
+      },
+    };
+    const producer = new MessageProducer(fake, { lingerMs: 5 });
+    const a = settledState(producer.sendOne('t', { value: 'tenant-a' }));
+    const p = settledState(producer.sendOne('t', { value: 'poison' }));
+    const b = settledState(producer.send('u', [{ value: 'tenant-b1' }, { value: 'tenant-b2' }]));
+    await tick(50);
+    expect(a.state).toBe('resolved');
+    expect(b.state).toBe('resolved');
+    expect(p.state).toBe('rejected');
+    expect(seen).toEqual([['tenant-a', 'poison', 'tenant-b1', 'tenant-b2'], ['tenant-a'], ['poison'], ['tenant-b1', 'tenant-b2']]);
+  });
+
+  it('refuses a record over maxRecordBytes at once, as a permanent failure, without sending anything', async () => {
+    const fake = new FakeProducer();
+    fake.autoAck = true;
+    const producer = new MessageProducer(fake, { lingerMs: 0, maxRecordBytes: 1_000 });
+    await expect(producer.sendOne('t', { value: 'x'.repeat(2_000) })).rejects.toMatchObject({ name: 'PermanentFailureError', message: expect.stringContaining('limit of 1000') });
+    expect(fake.batches).toHaveLength(0);
+    await expect(producer.sendOne('t', { value: 'small' })).resolves.toBeUndefined();
+  });
+
   it('rejects when the broker reports a partition error code', async () => {
     const fake: KafkaProducerLike = {
       connect: async () => undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { eventIdFor, SEED_EXAMPLES, serializeWebhookPayload, validatedEventMessage, type EventType } from '@odis/contracts';
+import { eventIdFor, LIMITS, SEED_EXAMPLES, serializeWebhookPayload, validatedEventMessage, type EventType } from '@odis/contracts';
 import { describeValidationError, EventValidator } from './event-validator.js';
 
 const validator = new EventValidator(256 * 1024);
@@ -70,5 +70,42 @@ describe('EventValidator', () => {
     const big = json(raw('call.ended', { data: { ...SEED_EXAMPLES['call.ended'].data, transcript: 'a'.repeat(2000) } }));
     const result = small.validate(big, ctx);
     expect(result).toEqual({ ok: false, error: { code: 'too_large', field: null, message: `event is ${big.length} bytes, more than the limit of 1024` } });
+  });
+
+  describe('limits (decision 0006)', () => {
+    const ended = SEED_EXAMPLES['call.ended'].data;
+    const withDetails = (details: unknown) => raw('call.ended', { data: { ...ended, actions: [{ type: 'follow_up_requested', details }] } });
+    const deepText = (levels: number) => '{"k":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+    it('refuses an event nested 4,000 levels deep before parsing it, without throwing', () => {
+      const text = JSON.stringify(raw('call.ended', { data: { ...ended, actions: [{ type: 'note', details: '@' }] } })).replace('"@"', deepText(4_000));
+      const result = validator.validate(Buffer.from(text), ctx);
+      expect(result).toEqual({ ok: false, error: { code: 'too_deep', field: null, message: expect.stringContaining(`limit ${LIMITS.jsonDepth}`) } });
+    });
+
+    it('allows free-form details up to the depth limit and names the path one level beyond', () => {
+      let details: unknown = 1;
+      for (let i = 0; i < LIMITS.freeFormDepth - 1; i++) details = { k: details };
+      expect(validator.validate(json(withDetails({ top: details })), ctx).ok).toBe(true);
+      const result = validator.validate(json(withDetails({ top: { k: details } })), ctx);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error.code).toBe('invalid_data');
+      expect(result.error.field).toBe(`data.actions.0.details.top.${Array(LIMITS.freeFormDepth - 1).fill('k').join('.')}`);
+      expect(result.error.message).toContain(`limit ${LIMITS.freeFormDepth}`);
+    });
+
+    it('refuses long strings and long arrays inside details, naming the field', () => {
+      const long = validator.validate(json(withDetails({ note: 'x'.repeat(LIMITS.freeFormStringLength + 1) })), ctx);
+      expect(!long.ok && long.error).toMatchObject({ code: 'invalid_data', field: 'data.actions.0.details.note' });
+      const wide = validator.validate(json(withDetails({ list: Array(LIMITS.freeFormEntries + 1).fill(1) })), ctx);
+      expect(!wide.ok && wide.error).toMatchObject({ code: 'invalid_data', field: 'data.actions.0.details.list' });
+    });
+
+    it('refuses an event whose signed body would pass the byte cap, though the raw event fits', () => {
+      // 200,000 quote characters: 200 KB raw, but each becomes \" in the body: 400 KB > 256 KiB.
+      const big = new EventValidator(1024 * 1024).validate(json(raw('call.ended', { data: { ...ended, transcript: '"'.repeat(199_000) } })), ctx);
+      expect(!big.ok && big.error).toMatchObject({ code: 'body_too_large', field: 'data', message: expect.stringContaining(`limit of ${LIMITS.webhookBodyBytes}`) });
+    });
   });
 });
