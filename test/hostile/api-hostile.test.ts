@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { AccountDirectory } from '@odis/subscriptions';
 import { createAccount, startSubscriptionApi, withDataSource } from '../api/subscription-api.harness.js';
 import { waitFor } from '../support/infra.js';
-import { withPostgresPaused } from '../support/postgres-pause.js';
+import { withPostgresPaused } from '../support/process-pause.js';
 
 const LOCAL_URL = 'http://127.0.0.1:9/hook';
 const WEBHOOK_CAP = 4;

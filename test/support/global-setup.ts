@@ -42,9 +42,11 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
   // Ctrl-C during the run must not leave a broker behind (the children live in their own process groups).
   const { remove } = installShutdownHandlers({ shutdown: () => infra.stop(), log });
   for (const [key, value] of Object.entries(infra.env)) if (value) process.env[key] = value;
-  // For test/support/postgres-pause.ts (tests that SIGSTOP Postgres): the cluster's data dir, when it runs as a local process.
+  // For test/support/process-pause.ts (tests that SIGSTOP Postgres or Kafka): their data dirs, when they run as local processes.
   const pg = infra.components.postgres;
   if (pg?.source === 'process' && pg.dataDir) process.env.ODIS_TEST_PGDATA = join(pg.dataDir, 'pgdata');
+  const kafka = infra.components.kafka;
+  if (kafka?.source === 'process' && kafka.dataDir) process.env.ODIS_TEST_KAFKA_DIR = kafka.dataDir;
   // The schema and the topics, as `npm start` makes them (migrations run by their command, never on import).
   for (const script of ['dist/libs/persistence/src/cli/migrate.js', 'dist/libs/messaging/src/cli/ensure-topics.js']) {
     await runCommand(process.execPath, [join(rootDir, script)], { cwd: rootDir, env: { ...process.env, KAFKA_LOG_LEVEL: 'error' }, timeoutMs: 120_000 });

@@ -24,7 +24,7 @@ describe('classifyFailure', () => {
   it('tells Kafka record errors (permanent) from Kafka being away (outage), through kafkajs wrappers', () => {
     const tooLarge = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'too large' } as never);
     expect(classifyFailure(tooLarge).kind).toBe('permanent');
-    expect(classifyFailure(new KafkaJSNonRetriableError(tooLarge as never, { cause: tooLarge })).kind).toBe('permanent');
+    expect(classifyFailure(Object.assign(new KafkaJSNonRetriableError(tooLarge as never), { cause: tooLarge })).kind).toBe('permanent');
     const down = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
     expect(classifyFailure(new KafkaJSNumberOfRetriesExceeded(down, { retryCount: 5, retryTime: 1000 }))).toMatchObject({ kind: 'outage', dependency: 'kafka' });
   });

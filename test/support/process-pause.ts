@@ -1,8 +1,9 @@
 /**
- * Freezing the test Postgres with SIGSTOP, as a blackholed or hung database looks to its clients:
- * connections open at the TCP level but nothing answers, and nothing is enforced server-side
- * (statement_timeout included). Needs the cluster global-setup started as a local process (it exports
- * ODIS_TEST_PGDATA); with containers (LOCAL_STACK_RUNTIME=container) these helpers throw.
+ * Freezing the test Postgres or Kafka broker with SIGSTOP, as a blackholed or hung server looks to its
+ * clients: connections open at the TCP level but nothing answers, and nothing is enforced server-side
+ * (statement_timeout included). Needs the servers global-setup started as local processes (it exports
+ * ODIS_TEST_PGDATA and ODIS_TEST_KAFKA_DIR); with containers (LOCAL_STACK_RUNTIME=container) these
+ * helpers throw.
  *
  * The postmaster forks one process per connection and every backend calls setsid(), so stopping the
  * postmaster or its process group is not enough: every child is stopped too (the postmaster first,
@@ -49,9 +50,35 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** The PID of the test Kafka broker: the java process whose command line names its data dir. */
+export function kafkaBrokerPid(dir = process.env.ODIS_TEST_KAFKA_DIR): number {
+  if (!dir) {
+    throw new Error('ODIS_TEST_KAFKA_DIR is not set: pausing Kafka needs the local-process broker of test/support/global-setup.ts (LOCAL_STACK_RUNTIME=process)');
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.includes('kafka.Kafka') && cmdline.some((arg) => arg.startsWith(dir))) return Number(entry);
+    } catch {
+      /* the process exited meanwhile */
+    }
+  }
+  throw new Error(`no Kafka broker process found for ${dir}`);
+}
+
 /** Stops the postmaster and all its processes; returns a function that resumes them (idempotent). */
 export function freezePostgres(pgdata?: string): () => void {
-  const postmaster = postmasterPid(pgdata);
+  return freezeProcessTree(postmasterPid(pgdata));
+}
+
+/** Stops the Kafka broker (one JVM); returns a function that resumes it (idempotent). */
+export function freezeKafka(dir?: string): () => void {
+  return freezeProcessTree(kafkaBrokerPid(dir));
+}
+
+/** Stops a process and its children (twice looked up); returns a function that resumes them (idempotent). */
+function freezeProcessTree(root: number): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // Never leave a frozen server behind (it would ignore the teardown's stop request).
@@ -67,9 +94,9 @@ export function freezePostgres(pgdata?: string): () => void {
     stopped.add(pid);
   };
   try {
-    stop(postmaster);
-    // Two passes: a child forked just before the postmaster stopped shows up in the second.
-    for (let pass = 0; pass < 2; pass++) for (const child of childrenOf(postmaster)) stop(child);
+    stop(root);
+    // Two passes: a child forked just before the root stopped shows up in the second.
+    for (let pass = 0; pass < 2; pass++) for (const child of childrenOf(root)) stop(child);
   } catch (err) {
     for (const pid of pids) signal(pid, 'SIGCONT');
     throw err;
@@ -78,7 +105,7 @@ export function freezePostgres(pgdata?: string): () => void {
   return () => {
     if (resumed) return;
     resumed = true;
-    // Children first, then the postmaster (which then sees them running again).
+    // Children first, then the root (which then sees them running again).
     for (const pid of [...pids].reverse()) {
       signal(pid, 'SIGCONT');
       stopped.delete(pid);
@@ -99,4 +126,14 @@ export async function withPostgresPaused<T>(fn: () => Promise<T>, pgdata?: strin
 /** Freezes Postgres for `ms` milliseconds, then resumes it; resolves once resumed. */
 export async function pausePostgres(ms: number, pgdata?: string): Promise<void> {
   await withPostgresPaused(() => new Promise<void>((resolve) => setTimeout(resolve, ms)), pgdata);
+}
+
+/** Runs `fn` while the Kafka broker is frozen; always resumes it afterwards (also when `fn` throws). */
+export async function withKafkaPaused<T>(fn: () => Promise<T>, dir?: string): Promise<T> {
+  const resume = freezeKafka(dir);
+  try {
+    return await fn();
+  } finally {
+    resume();
+  }
 }
