@@ -113,6 +113,8 @@ describe('hostile input and outages on the event path (real Kafka and Postgres)'
     const letter = telephonyDlq.records.find((m) => m.key?.toString() === accountId)!;
     expect(letter.headers[KAFKA_HEADERS.dlqReason]).toMatch(/^too_deep: event is nested more than 32 levels deep/);
     expect(letter.value!.toString()).toBe(deep);
+    const stats = (await (await fetch(`${ingestUrl}/stats`)).json()) as { consumer: { deadLettered: number; permanentFailures: number } };
+    expect(stats.consumer.deadLettered).toBeGreaterThanOrEqual(1);
 
     const overHttp = await postEvent(deep);
     expect(overHttp.status).toBe(400);

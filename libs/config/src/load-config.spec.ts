@@ -58,7 +58,7 @@ function configError(run: () => unknown): string {
 describe('settings errors never print secret values', () => {
   const secretShape = {
     SECRET_ENCRYPTION_KEY: settings.encryptionKey,
-    SECRET_ENCRYPTION_KEY_PREVIOUS: settings.optionalEncryptionKey,
+    SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList,
     INGEST_SERVICE_TOKEN: z.string().min(40, 'must be at least 40 characters'),
     SMTP_PASSWORD: z.string().min(40, 'must be at least 40 characters'),
     DATABASE_URL: settings.databaseUrl,
@@ -78,7 +78,7 @@ describe('settings errors never print secret values', () => {
     );
     expect(message).not.toContain('hunter2');
     expect(message).toContain('SECRET_ENCRYPTION_KEY=(hidden, 19 characters): must be 32 random bytes');
-    expect(message).toContain('SECRET_ENCRYPTION_KEY_PREVIOUS=(hidden, 20 characters): must be 32 random bytes');
+    expect(message).toContain('SECRET_ENCRYPTION_KEY_PREVIOUS=(hidden, 20 characters): entry 1 of the list is not 32 random bytes');
     expect(message).toContain('INGEST_SERVICE_TOKEN=(hidden, 13 characters): must be at least 40 characters');
     expect(message).toContain('SMTP_PASSWORD=(hidden, 12 characters)');
     expect(message).toContain('DATABASE_URL="mysql://app:***@db.internal:3306/odis": must be a postgres:// connection URL');

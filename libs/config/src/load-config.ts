@@ -131,10 +131,6 @@ export const settings = {
   encryptionKey: z
     .string({ message: 'must be 32 random bytes in base64 (openssl rand -base64 32)' })
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes in base64 (openssl rand -base64 32)'),
-  optionalEncryptionKey: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || v === '' || Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes in base64'),
   /**
    * Previous encryption keys still accepted for decryption: a comma-separated list of base64 32-byte
    * keys, newest first (empty or unset: none). The values are never echoed in an error.

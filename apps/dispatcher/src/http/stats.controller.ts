@@ -25,8 +25,8 @@ export class StatsController {
       deliveries: this.executor.counters,
       endpoints: this.limiter.stats(),
       consumers: {
-        fan_out: { ...this.consumers.fanOut.health(), partitions: this.consumers.fanOut.assignedPartitions().length },
-        deliveries: { ...this.consumers.deliveries.health(), partitions: this.consumers.deliveries.assignedPartitions().length },
+        fan_out: { ...this.consumers.fanOut.health(), ...this.consumers.fanOut.stats(), partitions: this.consumers.fanOut.assignedPartitions().length },
+        deliveries: { ...this.consumers.deliveries.health(), ...this.consumers.deliveries.stats(), partitions: this.consumers.deliveries.assignedPartitions().length },
       },
       memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed, heap_total_bytes: mem.heapTotal, external_bytes: mem.external, array_buffers_bytes: mem.arrayBuffers },
     };

@@ -1,3 +1,4 @@
+import type { RunnerCounters } from '@odis/messaging';
 import { VALIDATION_CODES, type ValidationCode } from '../validation/event-validator.js';
 
 const MAX_DISTINCT_FIELDS = 200;
@@ -12,6 +13,8 @@ export class IngestStats {
   droppedFields = 0;
   /** Dropped fields by path (at most 200 distinct paths are tracked; the rest count under `(other)`). */
   readonly droppedByField = new Map<string, number>();
+  /** The raw-events consumer's failure-class counters (decision 0006), once it exists. */
+  consumerCounters: () => RunnerCounters = () => ({ outageRetries: 0, permanentFailures: 0, deadLettered: 0 });
 
   recordAccepted(source: 'kafka' | 'http', dropped: readonly string[]): void {
     this.accepted++;
@@ -37,11 +40,13 @@ export class IngestStats {
       events_with_dropped_fields: this.eventsWithDroppedFields,
       dropped_fields: this.droppedFields,
       dropped_by_field: Object.fromEntries(this.droppedByField),
+      consumer: this.consumerCounters(),
     };
   }
 
   /** Prometheus text exposition. */
   toPrometheus(): string {
+    const consumer = this.consumerCounters();
     const lines = [
       '# HELP odis_ingest_events_accepted_total Events validated and published to their topic.',
       '# TYPE odis_ingest_events_accepted_total counter',
@@ -53,6 +58,12 @@ export class IngestStats {
       '# TYPE odis_ingest_dropped_fields_total counter',
       `odis_ingest_dropped_fields_total ${this.droppedFields}`,
       ...[...this.droppedByField].map(([field, n]) => `odis_ingest_dropped_fields_by_field_total{field="${field.replace(/["\\\n]/g, '_')}"} ${n}`),
+      '# HELP odis_consumer_outage_retries_total Tries of a raw event repeated because a dependency (Kafka) was away.',
+      '# TYPE odis_consumer_outage_retries_total counter',
+      `odis_consumer_outage_retries_total{group="raw-events"} ${consumer.outageRetries}`,
+      '# HELP odis_consumer_dead_letters_total Raw events written to the dead-letter topic.',
+      '# TYPE odis_consumer_dead_letters_total counter',
+      `odis_consumer_dead_letters_total{group="raw-events"} ${consumer.deadLettered}`,
     ];
     return `${lines.join('\n')}\n`;
   }

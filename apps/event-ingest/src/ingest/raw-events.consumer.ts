@@ -43,6 +43,7 @@ export class RawEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
       return { ok: h.connected, detail: h.lastError };
     });
     readiness.register('raw-events-consumer', () => runnerReadiness(this.runner));
+    stats.consumerCounters = () => this.runner.stats();
   }
 
   onApplicationBootstrap(): void {
