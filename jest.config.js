@@ -24,7 +24,9 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: aliases,
-  testEnvironment: 'node',
+  // Quiet when passing: Nest/kafkajs log lines are buffered per test and printed only when it fails.
+  testEnvironment: '<rootDir>/test/support/quiet-environment.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logs.ts'],
 };
 
 export default {

@@ -9,8 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { SecretBox, TOPICS, topicSpecs, type EventType, type SubscriptionSnapshot } from '@odis/contracts';
+import { EVENT_TYPES, SecretBox, TOPICS, topicSpecs, type EventType, type SubscriptionSnapshot } from '@odis/contracts';
 import { ensureTopics, KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type TopicReader } from '@odis/messaging';
+import { startTestReceiver, type TestReceiver, type TestReceiverOptions } from '@odis/receiver-kit';
 import { requireEnv, waitFor } from '../support/infra.js';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 11).toString('base64');
@@ -149,5 +150,52 @@ export class TopicTap {
 
   async waitForCount(n: number, timeoutMs = 30_000, what = 'records'): Promise<void> {
     await waitFor(() => this.records.length >= n, { timeoutMs, intervalMs: 50, message: `${n} ${what} (have ${this.records.length})` });
+  }
+}
+
+/**
+ * What one test file makes on the shared stack (receivers, accounts, webhooks on the changelog) and
+ * its clean-up: later files' dispatchers read the whole changelog, so no live webhook is left behind.
+ */
+export class TestScope {
+  readonly receivers: TestReceiver[] = [];
+  readonly subscriptions: string[] = [];
+  readonly accounts: string[] = [];
+
+  constructor(
+    readonly kafka: TestKafka,
+    private readonly prefix: string,
+  ) {}
+
+  async receiver(options: TestReceiverOptions = {}): Promise<TestReceiver> {
+    const r = await startTestReceiver(options);
+    this.receivers.push(r);
+    return r;
+  }
+
+  account(): string {
+    const a = `acct_${this.prefix}_${suffix()}`;
+    this.accounts.push(a);
+    return a;
+  }
+
+  /** A webhook of `accountId` published to the changelog; resolves once the dispatcher at `dispatcherUrl` routes it. */
+  async subscribe(dispatcherUrl: string, accountId: string, url: string, options: { secret?: string; events?: EventType[] } = {}): Promise<string> {
+    const id = `wh_${this.prefix}_${suffix()}`;
+    this.subscriptions.push(id);
+    await this.kafka.publishSubscription({ id, accountId, url, events: options.events ?? [...EVENT_TYPES], secret: options.secret ?? `secret_${suffix()}` });
+    await waitRouted(dispatcherUrl, id);
+    return id;
+  }
+
+  /** True for a record keyed by one of this scope's accounts or webhooks (for topic taps). */
+  owns = (m: InboundMessage): boolean => {
+    const key = m.key?.toString() ?? '';
+    return this.accounts.includes(key) || this.subscriptions.includes(key);
+  };
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.receivers.map((r) => r.close()));
+    await Promise.allSettled(this.subscriptions.map((id) => this.kafka.deleteSubscription(id)));
   }
 }

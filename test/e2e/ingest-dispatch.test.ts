@@ -17,12 +17,12 @@ import {
   type AttemptRecord,
   type EventType,
 } from '@odis/contracts';
-import { startTestReceiver, verifyOdisSignature, verifyStandardWebhook, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
+import { verifyOdisSignature, verifyStandardWebhook, type ReceivedRequest } from '@odis/receiver-kit';
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
 import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TEST_INGEST_TOKEN, TestKafka, waitReady, waitRouted, type TopicTap } from '../dispatch/support.js';
+import { appEnv, baseUrl, ensurePlatformTopics, suffix, TEST_INGEST_TOKEN, TestKafka, TestScope, waitReady, type TopicTap } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';
 
 /** The page's own JSON blocks, as printed under "### <event>" in docs/seed/webhooks-page.md. */
@@ -64,27 +64,10 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
   let dispatcherUrl: string;
   let attempts: TopicTap;
   let dlq: TopicTap;
-  const receivers: TestReceiver[] = [];
-  const subscriptions: string[] = [];
-  const accounts: string[] = [];
-
-  const receiver = async () => {
-    const r = await startTestReceiver();
-    receivers.push(r);
-    return r;
-  };
-  const account = () => {
-    const a = `acct_e2e_${suffix()}`;
-    accounts.push(a);
-    return a;
-  };
-  const subscribe = async (accountId: string, url: string, secret: string, events: EventType[] = [...EVENT_TYPES]) => {
-    const id = `wh_e2e_${suffix()}`;
-    subscriptions.push(id);
-    await kafka.publishSubscription({ id, accountId, url, events, secret });
-    await waitRouted(dispatcherUrl, id);
-    return id;
-  };
+  const scope = new TestScope(kafka, 'e2e');
+  const receiver = () => scope.receiver();
+  const account = () => scope.account();
+  const subscribe = (accountId: string, url: string, secret: string, events: EventType[] = [...EVENT_TYPES]) => scope.subscribe(dispatcherUrl, accountId, url, { secret, events });
 
   beforeAll(async () => {
     await ensurePlatformTopics();
@@ -94,14 +77,12 @@ describe('event-ingest → dispatcher → receiver (real Kafka)', () => {
     dispatcherUrl = baseUrl(dispatcher);
     ingestUrl = baseUrl(ingest);
     await Promise.all([waitReady(dispatcherUrl), waitReady(ingestUrl)]);
-    attempts = await kafka.tap(TOPICS.attempts, (m) => subscriptions.includes(m.key?.toString() ?? ''));
-    dlq = await kafka.tap(TOPICS.telephonyDlq, (m) => accounts.includes(m.key?.toString() ?? ''));
+    attempts = await kafka.tap(TOPICS.attempts, scope.owns);
+    dlq = await kafka.tap(TOPICS.telephonyDlq, scope.owns);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.allSettled(receivers.map((r) => r.close()));
-    // Later test files' dispatchers read the whole changelog: leave no live subscription behind.
-    await Promise.allSettled(subscriptions.map((id) => kafka.deleteSubscription(id)));
+    await scope.close();
     await Promise.allSettled([ingest?.close(), dispatcher?.close()]);
     await kafka.close();
   }, 60_000);

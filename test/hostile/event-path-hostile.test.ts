@@ -14,13 +14,13 @@ import {
   TOPICS,
   type ValidatedEventMessage,
 } from '@odis/contracts';
-import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
+import type { ReceivedRequest } from '@odis/receiver-kit';
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
 import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
 import { startSubscriptionApi, withDataSource } from '../api/subscription-api.harness.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TEST_INGEST_TOKEN, TestKafka, waitReady, waitRouted, type TopicTap } from '../dispatch/support.js';
+import { appEnv, baseUrl, ensurePlatformTopics, suffix, TEST_INGEST_TOKEN, TestKafka, TestScope, waitReady, type TopicTap } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';
 import { pausePostgres, withKafkaPaused } from '../support/process-pause.js';
 
@@ -43,27 +43,10 @@ describe('hostile input and outages on the event path (real Kafka and Postgres)'
   let dispatcherUrl: string;
   let telephonyDlq: TopicTap;
   let internalDlq: TopicTap;
-  const receivers: TestReceiver[] = [];
-  const subscriptions: string[] = [];
-  const accounts: string[] = [];
-
-  const receiver = async () => {
-    const r = await startTestReceiver();
-    receivers.push(r);
-    return r;
-  };
-  const account = () => {
-    const a = `acct_hostile_${suffix()}`;
-    accounts.push(a);
-    return a;
-  };
-  const subscribe = async (accountId: string, url: string) => {
-    const id = `wh_hostile_${suffix()}`;
-    subscriptions.push(id);
-    await kafka.publishSubscription({ id, accountId, url, events: ['call.started', 'call.ended', 'appointment.created'], secret: `secret_${suffix()}` });
-    await waitRouted(dispatcherUrl, id);
-    return id;
-  };
+  const scope = new TestScope(kafka, 'hostile');
+  const receiver = () => scope.receiver();
+  const account = () => scope.account();
+  const subscribe = (accountId: string, url: string) => scope.subscribe(dispatcherUrl, accountId, url);
   const postEvent = (body: string | Buffer, timeoutMs = 15_000) =>
     fetch(`${ingestUrl}/v1/events`, {
       method: 'POST',
@@ -82,14 +65,13 @@ describe('hostile input and outages on the event path (real Kafka and Postgres)'
     dispatcherUrl = baseUrl(dispatcher);
     ingestUrl = baseUrl(ingest);
     await Promise.all([waitReady(dispatcherUrl), waitReady(ingestUrl)]);
-    telephonyDlq = await kafka.tap(TOPICS.telephonyDlq, (m) => accounts.includes(m.key?.toString() ?? ''));
+    telephonyDlq = await kafka.tap(TOPICS.telephonyDlq, scope.owns);
     // Dead letters of the dispatcher keep the event's key (account); those of the delivery log, the webhook's.
-    internalDlq = await kafka.tap(TOPICS.internalDlq, (m) => accounts.includes(m.key?.toString() ?? '') || subscriptions.includes(m.key?.toString() ?? ''));
+    internalDlq = await kafka.tap(TOPICS.internalDlq, scope.owns);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.allSettled(receivers.map((r) => r.close()));
-    await Promise.allSettled(subscriptions.map((id) => kafka.deleteSubscription(id)));
+    await scope.close();
     await Promise.allSettled([ingest?.close(), dispatcher?.close(), api?.close()]);
     await kafka.close();
   }, 60_000);
