@@ -9,7 +9,10 @@ import { ApiKeyGuard } from './api-key.guard.js';
 
 const newKey = () => `odis_sk_${randomBytes(32).toString('base64url')}`;
 
-/** An AccountDirectory over a stub DataSource that knows one key and counts its lookups. */
+/**
+ * An AccountDirectory over a stub DataSource that knows one key and counts its lookups. The buckets
+ * run on a frozen clock: no token refills while a test loops, however slow the machine.
+ */
 function setup(validKey: string) {
   let queries = 0;
   const repo = {
@@ -26,7 +29,7 @@ function setup(validKey: string) {
     API_AUTH_LOOKUPS_PER_SECOND: 2,
     API_AUTH_LOOKUPS_BURST: 20,
     API_AUTH_LOOKUPS_GLOBAL_PER_SECOND: 50,
-  });
+  }, () => 1_700_000_000_000);
   const guard = new ApiKeyGuard(directory, throttle);
   const call = async (key: string | undefined, ip = '203.0.113.9'): Promise<number> => {
     const req = { headers: key === undefined ? {} : { authorization: `Bearer ${key}` }, ip, socket: {} };
