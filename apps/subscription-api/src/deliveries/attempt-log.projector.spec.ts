@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { AttemptLogProjector } from './attempt-log.projector.js';
+import { DeliveryLogRepository } from './delivery-log.repository.js';
 
 const record = {
   v: 1,
@@ -24,7 +25,7 @@ const record = {
 const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 function projectorWith(query: (sql: string, params: unknown[]) => Promise<unknown>) {
-  return new AttemptLogProjector({ query } as unknown as DataSource);
+  return new AttemptLogProjector(new DeliveryLogRepository({ query } as unknown as DataSource));
 }
 
 describe('AttemptLogProjector', () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { attemptRecord, decodeMessage, storableText, type AttemptRecord } from '@odis/contracts';
+import { attemptRecord, decodeMessage } from '@odis/contracts';
 import { classifyFailure } from '@odis/messaging';
+import { DeliveryLogRepository } from './delivery-log.repository.js';
 
 /**
  * What became of one attempt record: stored (or already stored), permanently unusable (dead-letter
@@ -12,18 +12,18 @@ export type ProjectionResult = { ok: true } | { ok: false; permanent: true; reas
 /**
  * Projects `webhooks.attempts` into the delivery log table the API reads. Idempotent per attempt id.
  * The delivery log loses nothing (decision 0006): while Postgres is away the record waits for it;
- * text we do not control (response excerpts, error messages, URLs) is stored with NUL bytes and
- * invalid UTF-8 escaped, so no record fails its insert for its content.
+ * the repository stores text with NUL bytes and invalid UTF-8 escaped, so no record fails its
+ * insert for its content.
  */
 @Injectable()
 export class AttemptLogProjector {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly log: DeliveryLogRepository) {}
 
   async project(value: Buffer | null): Promise<ProjectionResult> {
     const decoded = decodeMessage(attemptRecord, value);
     if (!decoded.ok) return { ok: false, permanent: true, reason: `undecodable attempt record: ${decoded.reason}` };
     try {
-      await this.insert(decoded.value);
+      await this.log.insert(decoded.value);
       return { ok: true };
     } catch (error) {
       const failure = classifyFailure(error, 'postgres');
@@ -32,20 +32,5 @@ export class AttemptLogProjector {
       if (failure.kind === 'permanent') return { ok: false, permanent: true, reason: `delivery log insert failed: ${failure.reason}` };
       return { ok: false, permanent: false, dependency: failure.dependency ?? 'postgres', reason: failure.reason };
     }
-  }
-
-  private async insert(a: AttemptRecord): Promise<void> {
-    const text = (v: string | null) => (v === null ? null : storableText(v));
-    await this.dataSource.query(
-      `INSERT INTO delivery_attempts (attempt_id, delivery_id, event_id, event_type, account_id, subscription_id, url, attempt, outcome,
-         status_code, error_class, error_message, duration_ms, response_excerpt, attempted_at, next_attempt_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
-       ON CONFLICT (attempt_id) DO NOTHING`,
-      [
-        text(a.attempt_id), text(a.delivery_id), text(a.event_id), a.event_type, a.account_id, text(a.subscription_id), text(a.url), a.attempt, a.outcome,
-        a.status_code, a.error_class, text(a.error_message), a.duration_ms, text(a.response_excerpt), a.attempted_at,
-        a.next_attempt_at === null ? null : new Date(a.next_attempt_at),
-      ],
-    );
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storableText, type AttemptRecord } from '@odis/contracts';
 import { DeliveryAttemptEntity } from '@odis/persistence';
 
 /**
@@ -43,10 +44,30 @@ export interface DeliveryLogQuery {
   outcome?: string;
 }
 
-/** The delivery log read model the API lists. */
+/** The delivery log read model: written from `webhooks.attempts`, listed by the API. */
 @Injectable()
 export class DeliveryLogRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores one attempt; idempotent per attempt id (a record repeated after a crash is a no-op). Text
+   * we do not control (response excerpts, error messages, URLs, ids) goes through `storableText`:
+   * NUL and invalid UTF-8 escaped, so no row fails its insert for its content (decision 0006).
+   */
+  async insert(a: AttemptRecord): Promise<void> {
+    const text = (v: string | null) => (v === null ? null : storableText(v));
+    await this.dataSource.query(
+      `INSERT INTO delivery_attempts (attempt_id, delivery_id, event_id, event_type, account_id, subscription_id, url, attempt, outcome,
+         status_code, error_class, error_message, duration_ms, response_excerpt, attempted_at, next_attempt_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+       ON CONFLICT (attempt_id) DO NOTHING`,
+      [
+        text(a.attempt_id), text(a.delivery_id), text(a.event_id), a.event_type, a.account_id, text(a.subscription_id), text(a.url), a.attempt, a.outcome,
+        a.status_code, a.error_class, text(a.error_message), a.duration_ms, text(a.response_excerpt), a.attempted_at,
+        a.next_attempt_at === null ? null : new Date(a.next_attempt_at),
+      ],
+    );
+  }
 
   async list(q: DeliveryLogQuery): Promise<{ items: DeliveryAttemptEntity[]; hasMore: boolean; nextCursor: DeliveryLogCursor | null }> {
     const qb = this.dataSource
