@@ -58,15 +58,21 @@ const POSTGRES_OUTAGE_MESSAGES = [
   /Connection ended unexpectedly/i,
   /the database system is (starting up|shutting down|in recovery mode)/i,
   /sorry, too many clients already/i,
+  /is not queryable/i,
+  /Cannot use a pool after calling end/i,
 ];
+
+/** Socket errors that arrive as text only (no `code`), e.g. wrapped by a driver. */
+const NETWORK_MESSAGES = [/^connect (ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)/i, /^read (ECONNRESET|ETIMEDOUT)/i, /^write EPIPE/i];
 
 /**
  * SQLSTATE classes that mean "the server, not the statement": 08 connection exception, 53
  * insufficient resources, 57 operator intervention (57014 is a statement timeout: the server was too
- * slow), 58 system error, and 40001/40P01 (serialisation failure, deadlock: retry as is).
+ * slow), 58 system error, 40001/40P01 (serialisation failure, deadlock: retry as is), 55P03 (lock not
+ * available) and 25P03 (idle-in-transaction timeout).
  */
 function isPostgresOutageCode(code: string): boolean {
-  return /^(08|53|57|58)/.test(code) || code === '40001' || code === '40P01';
+  return /^(08|53|57|58)/.test(code) || ['40001', '40P01', '55P03', '25P03'].includes(code);
 }
 
 /** SQLSTATE of a statement that can never succeed with these values: data exception (22), integrity constraint (23). */
@@ -99,6 +105,12 @@ function message(error: unknown): string {
  */
 export function classifyFailure(error: unknown, networkDependency = 'network'): Failure {
   const reason = message(error);
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    // e.g. a connect to every address of a host failed: an outage if any of them is one.
+    const inner = error.errors.map((e) => classifyFailure(e, networkDependency));
+    const outage = inner.find((f) => f.kind === 'outage');
+    if (outage) return { ...outage, reason: reason || outage.reason };
+  }
   const chain = causes(error);
   for (const e of chain) {
     if (e instanceof DependencyUnavailableError) return { kind: 'outage', dependency: e.dependency, reason };
@@ -112,7 +124,8 @@ export function classifyFailure(error: unknown, networkDependency = 'network'): 
       continue; // look deeper; a Kafka error without a record cause is an outage (below)
     }
     const code = typeof err?.code === 'string' ? err.code : '';
-    if (code && /^[0-9A-Z]{5}$/.test(code) && (name === 'error' || name === 'DatabaseError' || name === 'QueryFailedError' || 'severity' in (err as object))) {
+    if (/^[0-9A-Z]{5}$/.test(code)) {
+      // A SQLSTATE (node-postgres' DatabaseError, or TypeORM's QueryFailedError copying it).
       if (isPostgresOutageCode(code)) return { kind: 'outage', dependency: 'postgres', reason };
       if (isPostgresDataCode(code)) return { kind: 'permanent', reason };
     }
@@ -128,6 +141,8 @@ export function classifyFailure(error: unknown, networkDependency = 'network'): 
   for (const e of chain) {
     const code = (e as { code?: unknown })?.code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return { kind: 'outage', dependency: networkDependency, reason };
+    const text = (e as { message?: unknown })?.message;
+    if (typeof text === 'string' && NETWORK_MESSAGES.some((re) => re.test(text))) return { kind: 'outage', dependency: networkDependency, reason };
   }
   for (const e of chain) {
     const name = (e as { name?: unknown })?.name;

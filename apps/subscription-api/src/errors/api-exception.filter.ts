@@ -1,41 +1,15 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { classifyFailure } from '@odis/messaging';
 import { ApiError } from './api-error.js';
 import { SubscriptionNotFoundError, VersionConflictError, WebhookLimitError } from '@odis/subscriptions';
 
-/** Socket-level codes of a database that is down, unreachable or resetting connections. */
-const OUTAGE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
 /**
- * SQLSTATEs of an outage or a transient server condition (retry later): class 08 (connection),
- * shutdown/startup, too many connections, statement_timeout, lock and idle-transaction timeouts,
- * serialization failures and deadlocks.
+ * True when `err` (or what it wraps) says a dependency — the database, or Kafka — is away or
+ * overloaded, not that the request is wrong: the platform's one failure classifier (decision 0006).
  */
-const OUTAGE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '55P03', '25P03', '40001', '40P01', '58000', '58030']);
-/** TypeORM's names for "no usable connection". */
-const OUTAGE_ERROR_NAMES = new Set(['CannotExecuteNotConnectedError', 'ConnectionIsNotSetError']);
-/** pg and pg-pool messages of a connection that timed out, broke or was never made. */
-const OUTAGE_MESSAGES = [
-  /^timeout exceeded when trying to connect$/i,
-  /^Connection terminated/i,
-  /^Query read timeout$/i,
-  /is not queryable/i,
-  /^Client was closed and is not queryable/i,
-  /^Cannot use a pool after calling end/i,
-  /^connect (ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH)/i,
-  /^read ECONNRESET/i,
-];
-
-/** True when `err` (or the driver error it wraps) says the database is away or overloaded, not that the request is wrong. */
 export function isDatabaseOutage(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
-    const { name, code, message } = e as { name?: string; code?: unknown; message?: unknown };
-    if (typeof name === 'string' && OUTAGE_ERROR_NAMES.has(name)) return true;
-    if (typeof code === 'string' && (OUTAGE_SOCKET_CODES.has(code) || OUTAGE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
-    if (typeof message === 'string' && OUTAGE_MESSAGES.some((re) => re.test(message))) return true;
-    if (e instanceof AggregateError && e.errors.some((inner) => isDatabaseOutage(inner))) return true;
-    e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
-  }
-  return false;
+  return classifyFailure(err, 'postgres').kind === 'outage';
 }
 
 /** A Postgres data exception (class 22: e.g. a NUL byte or invalid text for a column): the input was wrong. */
