@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineSettings, documented, settingDoc, type SettingsOf } from './define-settings.js';
 import { ConfigError, refusePrivateTargetsInProduction } from './load-config.js';
 import { kafkaConsumerSettings, privateTargetSettings } from './shared-settings.js';
-import { renderSettingsTable, shownDefault } from './settings-table.js';
+import { extractSettingsTable, renderSettingsTable, replaceSettingsTable, SETTINGS_TABLE_END, SETTINGS_TABLE_START, shownDefault } from './settings-table.js';
 
 const demo = defineSettings(
   'demo-app',
@@ -82,5 +82,15 @@ describe('the settings table', () => {
     const one = defineSettings('a', { X: z.string().describe('one') });
     const two = defineSettings('b', { X: z.string().describe('two') });
     expect(() => renderSettingsTable([one, two])).toThrow(/X is documented differently in b and a/);
+  });
+
+  it('finds and replaces the table between its markers in the README, and says when they are missing', () => {
+    const readme = `# x\n\n${SETTINGS_TABLE_START}\n| old |\n${SETTINGS_TABLE_END}\n\n## next\n`;
+    expect(extractSettingsTable(readme)).toBe('| old |');
+    const updated = replaceSettingsTable(readme, '| new |');
+    expect(extractSettingsTable(updated)).toBe('| new |');
+    expect(updated.endsWith(`${SETTINGS_TABLE_END}\n\n## next\n`)).toBe(true);
+    expect(extractSettingsTable('# no table')).toBeUndefined();
+    expect(() => replaceSettingsTable('# no table', '| t |')).toThrow(/markers are missing/);
   });
 });
