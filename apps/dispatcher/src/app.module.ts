@@ -29,7 +29,7 @@ export class DispatcherModule {
       imports: [
         DispatcherConfigModule.forRoot(config),
         HealthModule.forRoot('dispatcher'),
-        MessagingModule.forRoot({ clientId: 'dispatcher', brokers: config.KAFKA_BROKERS }),
+        MessagingModule.forRoot({ clientId: 'dispatcher', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         RoutingModule,
         DeliveryModule,
         FanOutModule,

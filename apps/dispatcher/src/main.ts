@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { setFlagsFromString } from 'node:v8';
 import { runMain } from '@odis/platform';
+import { loadDispatcherConfig } from './config/dispatcher.config.js';
 import { startDispatcher } from './dispatcher.app.js';
 
 // V8 lets the old generation grow to several times its live size before a full collection. The
@@ -9,7 +10,8 @@ import { startDispatcher } from './dispatcher.app.js';
 // 3-4x the live heap under load. A fixed growing factor keeps the peak near 1.5x live for a few
 // extra, short (about 5-15 ms) mark-compacts. Read on every heap resize, so settable at runtime.
 // DISPATCH_HEAP_GROWING_PERCENT=0 keeps V8's default.
-const growing = Number(process.env.DISPATCH_HEAP_GROWING_PERCENT ?? 50);
-if (Number.isInteger(growing) && growing > 0) setFlagsFromString(`--heap-growing-percent=${growing}`);
-
-runMain('dispatcher', () => startDispatcher());
+runMain('dispatcher', () => {
+  const config = loadDispatcherConfig();
+  if (config.DISPATCH_HEAP_GROWING_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${config.DISPATCH_HEAP_GROWING_PERCENT}`);
+  return startDispatcher(config);
+});

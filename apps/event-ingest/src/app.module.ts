@@ -48,7 +48,7 @@ export class EventIngestModule {
       imports: [
         IngestCoreModule.forRoot(config),
         HealthModule.forRoot('event-ingest'),
-        MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS }),
+        MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         RawEventsModule,
         IngestHttpModule,
       ],

@@ -1,40 +1,32 @@
-import { loadConfig, settings } from '@odis/config';
+import { defineSettings, documented, httpAppSettings, kafkaConsumerSettings, settings, type SettingsOf } from '@odis/config';
+import { databaseSettings } from '@odis/persistence';
 import { z } from 'zod';
-import { databaseSettingsShape } from '@odis/persistence';
 
 /** Every setting of the notifier, validated once at start (a bad one stops it with exit code 78). */
-export const notifierSettings = {
-  PORT: settings.port(3004),
-  KAFKA_BROKERS: settings.kafkaBrokers,
-  DATABASE_URL: settings.databaseUrl,
-  /** smtp://[user:pass@]host:port (or smtps://). */
-  SMTP_URL: settings.smtpUrl,
-  MAIL_FROM: z.string().optional().default('ODIS Webhooks <webhooks@odis.ai>'),
-  /** Public API base used in the email's re-enable call. */
-  PUBLIC_API_URL: z.string().url().optional().default('https://api.odis.ai'),
-  /** Optional link to the dashboard's Settings → Webhooks page, added to the email. */
+export const notifierSettings = defineSettings('notifier', {
+  ...httpAppSettings(3004),
+  ...kafkaConsumerSettings,
+  ...databaseSettings,
+  SMTP_URL: documented(settings.smtpUrl, { description: '`smtp://[user:pass@]host:port` or `smtps://`', setByLocalStack: true }),
+  MAIL_FROM: z.string().optional().default('ODIS Webhooks <webhooks@odis.ai>').describe('sender of the emails'),
+  PUBLIC_API_URL: z.string().url().optional().default('https://api.odis.ai').describe("API base in the email's re-enable call"),
   DASHBOARD_URL: z
     .string()
     .optional()
-    .transform((v) => (v && v.trim() !== '' ? v.trim() : null)),
-  /** Consumer group of `webhooks.exhausted`. */
-  NOTIFIER_GROUP: z.string().optional().default('notifier'),
-  /** First retry delay of an email that could not be handed to SMTP, ms (doubled per attempt). */
-  NOTIFIER_RETRY_INITIAL_MS: settings.int(5_000, 10, 3_600_000),
-  /** Longest retry delay of an email, ms. */
-  NOTIFIER_RETRY_MAX_MS: settings.int(300_000, 10, 86_400_000),
-  /** Longest idle wait of the sender between looks at the notification log, ms. */
-  NOTIFIER_POLL_MS: settings.int(5_000, 10, 600_000),
-  /** SMTP connection, greeting and socket timeouts, ms. */
-  SMTP_TIMEOUT_MS: settings.int(10_000, 100, 120_000),
-  KAFKA_SESSION_TIMEOUT_MS: settings.int(30_000, 6_000, 300_000),
-  LOG_LEVEL: settings.logLevel,
-  ...databaseSettingsShape,
-};
+    .transform((v) => (v && v.trim() !== '' ? v.trim() : null))
+    .describe("link to the dashboard's Settings → Webhooks page, added to the email"),
+  NOTIFIER_GROUP: z.string().optional().default('notifier').describe('consumer group of `webhooks.exhausted`'),
+  NOTIFIER_RETRY_INITIAL_MS: settings
+    .int(5_000, 10, 3_600_000)
+    .describe('first retry delay of an email SMTP did not take (doubled per attempt)'),
+  NOTIFIER_RETRY_MAX_MS: settings.int(300_000, 10, 86_400_000).describe('longest retry delay of an email'),
+  NOTIFIER_POLL_MS: settings.int(5_000, 10, 600_000).describe('longest idle wait of the sender between looks at the notification log'),
+  SMTP_TIMEOUT_MS: settings.int(10_000, 100, 120_000).describe('SMTP connection, greeting and socket timeouts'),
+});
 
-export type NotifierConfig = ReturnType<typeof loadNotifierConfig>;
-export const NOTIFIER_CONFIG = Symbol('NOTIFIER_CONFIG');
-
-export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(notifierSettings, env);
-}
+export type NotifierConfig = SettingsOf<typeof notifierSettings>;
+/** Nest injection token of the notifier's settings. */
+export const NotifierConfig = notifierSettings.token;
+/** The same token under its older name. */
+export const NOTIFIER_CONFIG = NotifierConfig;
+export const loadNotifierConfig = notifierSettings.load;

@@ -17,7 +17,7 @@ export class NotifierModule {
       imports: [
         HealthModule.forRoot('notifier'),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
-        MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS }),
+        MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         SubscriptionsModule,
       ],
       providers: [

@@ -10,7 +10,7 @@ export class RetrySchedulerModule {
   static forRoot(config: RetrySchedulerConfig): DynamicModule {
     return {
       module: RetrySchedulerModule,
-      imports: [HealthModule.forRoot('retry-scheduler'), MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS })],
+      imports: [HealthModule.forRoot('retry-scheduler'), MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL })],
       providers: [{ provide: RETRY_SCHEDULER_CONFIG, useValue: config }, RetrySchedulerService],
     };
   }

@@ -28,7 +28,7 @@ export class SubscriptionApiModule {
       imports: [
         HealthModule.forRoot('subscription-api'),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
-        MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS }),
+        MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         SubscriptionsModule,
         { module: OutboxModule, providers: [configProvider] } as DynamicModule,
       ],

@@ -1,48 +1,68 @@
 import { z } from 'zod';
-import { loadConfig, privateTargetGuardSettings, refusePrivateTargetsInProduction, settings } from '@odis/config';
-import { databaseSettingsShape } from '@odis/persistence';
+import {
+  defineSettings,
+  documented,
+  encryptionKeySettings,
+  httpAppSettings,
+  kafkaClientSettings,
+  privateTargetSettings,
+  refusePrivateTargetsInProduction,
+  settings,
+  type SettingsOf,
+} from '@odis/config';
+import { databaseSettings } from '@odis/persistence';
 
-export const subscriptionApiSettings = {
-  PORT: settings.port(3000),
-  DATABASE_URL: settings.databaseUrl,
-  KAFKA_BROKERS: settings.kafkaBrokers,
-  SECRET_ENCRYPTION_KEY: settings.encryptionKey,
-  /** Keys before rotations, still accepted for decryption: comma-separated base64 keys, newest first. */
-  SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList,
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: settings.bool(false),
-  /** NODE_ENV and WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: private targets are refused in production without the override. */
-  ...privateTargetGuardSettings,
-  WEBHOOK_EGRESS_IPS: z
-    .string()
-    .optional()
-    .default('52.123.45.67,52.123.45.68')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-  API_RATE_LIMIT_PER_SECOND: settings.int(50, 1, 100_000),
-  API_RATE_LIMIT_BURST: settings.int(100, 1, 1_000_000),
-  API_MAX_BODY_BYTES: settings.int(64 * 1024, 1024, 10 * 1024 * 1024),
-  /** Database lookups of API keys this instance has not seen valid, per client IP (IPv6: per /64): sustained per second, and burst. */
-  API_AUTH_LOOKUPS_PER_SECOND: settings.int(2, 1, 100_000),
-  API_AUTH_LOOKUPS_BURST: settings.int(20, 1, 1_000_000),
-  /** The same, summed over all clients (bounds an attacker rotating addresses). */
-  API_AUTH_LOOKUPS_GLOBAL_PER_SECOND: settings.int(50, 1, 1_000_000),
-  /** Express `trust proxy`: empty = use the socket address; e.g. `1` (hops) or `loopback, 10.0.0.0/8` behind a proxy. */
-  API_TRUST_PROXY: z.string().optional().default(''),
-  /** Most webhooks (not deleted) one account may have. */
-  WEBHOOK_MAX_PER_ACCOUNT: settings.int(25, 1, 100_000),
-  ...databaseSettingsShape,
-  OUTBOX_POLL_MS: settings.int(500, 10, 60_000),
-  /**
-   * Fencing window of the outbox relay (ms): the longest one publish may take. A relay that takes
-   * over from one that died mid-publish waits this long before its first publish, so a stale send
-   * of the old leader can never land after the new leader's records.
-   */
-  OUTBOX_FENCING_WINDOW_MS: settings.int(60_000, 100, 600_000),
-  LOG_LEVEL: settings.logLevel,
-};
+/** Every setting of subscription-api, validated once at start (a bad one stops it with exit code 78). */
+export const subscriptionApiSettings = defineSettings(
+  'subscription-api',
+  {
+    ...httpAppSettings(3000),
+    ...kafkaClientSettings,
+    ...databaseSettings,
+    ...encryptionKeySettings,
+    ...privateTargetSettings,
+    WEBHOOK_MAX_PER_ACCOUNT: settings
+      .int(25, 1, 100_000)
+      .describe('most webhooks (not deleted) one account may have; one more is `409 webhook_limit_reached`'),
+    WEBHOOK_EGRESS_IPS: z
+      .string()
+      .optional()
+      .default('52.123.45.67,52.123.45.68')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .describe('what `GET /v1/webhooks/ips` lists'),
+    API_RATE_LIMIT_PER_SECOND: settings.int(50, 1, 100_000).describe('per API key token bucket, sustained per second (beyond it 429 + `Retry-After`)'),
+    API_RATE_LIMIT_BURST: settings.int(100, 1, 1_000_000).describe('per API key token bucket, burst'),
+    API_MAX_BODY_BYTES: settings.int(64 * 1024, 1024, 10 * 1024 * 1024).describe('larger request bodies get 413'),
+    API_AUTH_LOOKUPS_PER_SECOND: settings
+      .int(2, 1, 100_000)
+      .describe('database lookups of API keys this instance has not seen valid, per client address (IPv6: per /64), sustained per second; beyond it 429'),
+    API_AUTH_LOOKUPS_BURST: settings.int(20, 1, 1_000_000).describe('the same lookups per client address, burst'),
+    API_AUTH_LOOKUPS_GLOBAL_PER_SECOND: documented(settings.int(50, 1, 1_000_000), {
+      description: 'the same lookups summed over all clients (bounds an attacker rotating addresses)',
+      shownDefault: '`50` (burst ×2)',
+    }),
+    API_TRUST_PROXY: z
+      .string()
+      .optional()
+      .default('')
+      .describe(
+        "Express `trust proxy` (e.g. `1` hops, or `loopback, 10.0.0.0/8`); empty = the socket address. Set it behind an ingress, or all clients share its address's lookup budget",
+      ),
+    OUTBOX_POLL_MS: settings.int(500, 10, 60_000).describe('fallback poll of the outbox (NOTIFY wakes it at once)'),
+    /**
+     * A relay that takes over from one that died mid-publish waits this long before its first
+     * publish, so a stale send of the old leader can never land after the new leader's records.
+     */
+    OUTBOX_FENCING_WINDOW_MS: settings
+      .int(60_000, 100, 600_000)
+      .describe('longest one relay publish may take; a relay taking over from a dead leader waits out its window'),
+  },
+  [refusePrivateTargetsInProduction],
+);
 
-export type SubscriptionApiConfig = ReturnType<typeof loadSubscriptionApiConfig>;
-export const SUBSCRIPTION_API_CONFIG = Symbol('SUBSCRIPTION_API_CONFIG');
-
-export function loadSubscriptionApiConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(subscriptionApiSettings, env, [refusePrivateTargetsInProduction]);
-}
+export type SubscriptionApiConfig = SettingsOf<typeof subscriptionApiSettings>;
+/** Nest injection token of subscription-api's settings. */
+export const SubscriptionApiConfig = subscriptionApiSettings.token;
+/** The same token under its older name. */
+export const SUBSCRIPTION_API_CONFIG = SubscriptionApiConfig;
+export const loadSubscriptionApiConfig = subscriptionApiSettings.load;

@@ -14,7 +14,7 @@ runMain('subscription-api', async () => {
     nestOptions: { bodyParser: false },
     configure: (nest) => {
       configureHttp(nest, config);
-      const transport = new KafkaRunnerTransport({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS });
+      const transport = new KafkaRunnerTransport({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL });
       nest.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
       // The delivery-log consumer counts for /ready like every other app's consumers.
       nest.get(ReadinessRegistry).register('attempt-log-consumer', () => transport.readiness());

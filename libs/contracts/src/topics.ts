@@ -53,7 +53,7 @@ const retention = (ms: number) => ({ 'retention.ms': String(ms) });
  * Declarations of every topic. Retention of the retry tiers comfortably exceeds the longest
  * delay (2 h) so a scheduler that is down for days still finds its parked deliveries.
  */
-export function topicSpecs(partitions = Number(process.env.KAFKA_PARTITIONS ?? 6)): TopicSpec[] {
+export function topicSpecs(partitions = 6): TopicSpec[] {
   const p = Number.isInteger(partitions) && partitions > 0 ? partitions : 6;
   return [
     { name: TOPICS.telephonyRaw, partitions: p, config: retention(7 * DAY_MS) },

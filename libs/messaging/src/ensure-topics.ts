@@ -9,7 +9,7 @@ import { describeError } from './message.types.js';
 const { ConfigResourceTypes } = kafkajs;
 
 export interface EnsureTopicsOptions {
-  /** Replication factor of created topics. Default `KAFKA_REPLICATION_FACTOR`, else the broker default (-1). */
+  /** Replication factor of created topics. Default: the broker default (-1). */
   replicationFactor?: number;
   /** Alter the configs of existing topics whose values differ from the spec. Default true. */
   alterConfigs?: boolean;
@@ -46,7 +46,7 @@ export async function ensureTopics(
   const report: EnsureTopicsReport = { created: [], updated: [], unchanged: [], partitionMismatch: [] };
   if (owned) await admin.connect();
   try {
-    const replicationFactor = options.replicationFactor ?? envReplicationFactor() ?? -1;
+    const replicationFactor = options.replicationFactor ?? -1;
     const created = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const existing = new Set(await admin.listTopics());
@@ -157,11 +157,4 @@ function toAdmin(target: Admin | AdminSource | string[]): { admin: Admin; owned:
   }
   if ('kafka' in target) return { admin: target.kafka.admin(), owned: true };
   return { admin: target, owned: false };
-}
-
-function envReplicationFactor(): number | undefined {
-  const raw = process.env.KAFKA_REPLICATION_FACTOR;
-  if (!raw) return undefined;
-  const n = Number(raw);
-  return Number.isInteger(n) && (n > 0 || n === -1) ? n : undefined;
 }

@@ -9,7 +9,7 @@ export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 export interface KafkaConnectionOptions {
   brokers: string[];
   clientId: string;
-  /** Minimum kafkajs log level routed to the Nest logger. Default `KAFKA_LOG_LEVEL` or `warn`. */
+  /** Minimum kafkajs log level routed to the Nest logger (the app's `KAFKA_LOG_LEVEL` setting). Default `warn`. */
   logLevel?: KafkaLogLevelName;
   /** Retry options of the client (connection, metadata, admin calls). */
   retry?: RetryOptions;
@@ -26,22 +26,6 @@ const LEVELS: Record<KafkaLogLevelName, number> = {
   info: KafkaLogLevel.INFO,
   debug: KafkaLogLevel.DEBUG,
 };
-
-/** Parses `KAFKA_BROKERS` ("host:port,host:port"). Throws a clear error when it is missing or empty. */
-export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env, name = 'KAFKA_BROKERS'): string[] {
-  const raw = env[name];
-  const brokers = (raw ?? '')
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) throw new Error(`${name} is not set (expected "host:port[,host:port…]")`);
-  return brokers;
-}
-
-export function parseLogLevel(value: string | undefined, fallback: KafkaLogLevelName = 'warn'): KafkaLogLevelName {
-  const v = value?.trim().toLowerCase();
-  return v && v in LEVELS ? (v as KafkaLogLevelName) : fallback;
-}
 
 /** Routes kafkajs log entries to a Nest logger instead of kafkajs' own console JSON lines. */
 export function nestLogCreator(logger: LoggerService = new Logger('kafkajs')): logCreator {
@@ -96,7 +80,7 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
-    logLevel: LEVELS[options.logLevel ?? parseLogLevel(process.env.KAFKA_LOG_LEVEL)],
+    logLevel: LEVELS[options.logLevel ?? 'warn'],
     logCreator: nestLogCreator(options.logger),
     retry: options.retry ?? { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
     connectionTimeout: options.connectionTimeout ?? 3_000,
@@ -114,11 +98,6 @@ export class KafkaConnection {
 
   constructor(readonly options: KafkaConnectionOptions) {
     this.kafka = createKafka(options);
-  }
-
-  /** `KAFKA_BROKERS` + the given client id (+ `KAFKA_LOG_LEVEL`). */
-  static fromEnv(clientId: string, env: NodeJS.ProcessEnv = process.env): KafkaConnection {
-    return new KafkaConnection({ clientId, brokers: brokersFromEnv(env), logLevel: parseLogLevel(env.KAFKA_LOG_LEVEL) });
   }
 
   get clientId(): string {

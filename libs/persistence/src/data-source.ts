@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { settings } from '@odis/config';
+import { documented, settings } from '@odis/config';
 import { AccountEntity } from './entities/account.entity.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity.js';
@@ -56,16 +56,24 @@ export const DEFAULT_DATABASE_SETTINGS: Readonly<DatabaseSettings> = Object.free
  * with `databaseSettingsFrom(config)`.
  */
 export const databaseSettingsShape = {
-  /** Connections in the pool. */
-  DATABASE_POOL_SIZE: settings.int(DEFAULT_DATABASE_SETTINGS.poolSize, 1, 1_000),
-  /** Longest wait for a connection from the pool (or a new one), ms. */
-  DATABASE_CONNECT_TIMEOUT_MS: settings.int(DEFAULT_DATABASE_SETTINGS.connectTimeoutMs, 100, 120_000),
-  /** Server-side statement_timeout, ms (0 = none). */
-  DATABASE_STATEMENT_TIMEOUT_MS: settings.int(DEFAULT_DATABASE_SETTINGS.statementTimeoutMs, 0, 86_400_000),
-  /** Client-side bound of one query, ms; empty = statement timeout + 1 s. */
-  DATABASE_QUERY_TIMEOUT_MS: settings.int(0, 0, 86_400_000),
-  /** Log every query. */
-  DATABASE_LOG: settings.bool(false),
+  DATABASE_POOL_SIZE: settings.int(DEFAULT_DATABASE_SETTINGS.poolSize, 1, 1_000).describe('connections in the pool of one app'),
+  DATABASE_CONNECT_TIMEOUT_MS: settings
+    .int(DEFAULT_DATABASE_SETTINGS.connectTimeoutMs, 100, 120_000)
+    .describe('longest wait for a pooled or new connection'),
+  DATABASE_STATEMENT_TIMEOUT_MS: settings
+    .int(DEFAULT_DATABASE_SETTINGS.statementTimeoutMs, 0, 86_400_000)
+    .describe('server-side `statement_timeout` (0 = none)'),
+  DATABASE_QUERY_TIMEOUT_MS: documented(settings.int(0, 0, 86_400_000), {
+    description: 'client-side bound of one query (what holds when the server hangs); the connection is dropped. Empty or 0: the default',
+    shownDefault: 'statement + 1000 (5000 when statements are unbounded)',
+  }),
+  DATABASE_LOG: settings.bool(false).describe('log every query (debugging only)'),
+};
+
+/** `DATABASE_URL` and the settings of its pool: what every app and CLI that uses Postgres spreads into its schema. */
+export const databaseSettings = {
+  DATABASE_URL: documented(settings.databaseUrl, { description: '`postgres://user@host:port/db`', setByLocalStack: true }),
+  ...databaseSettingsShape,
 };
 
 export interface DatabaseSettingsConfig {

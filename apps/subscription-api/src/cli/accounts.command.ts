@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
-import { ConfigError, loadConfig, settings } from '@odis/config';
+import { ConfigError } from '@odis/config';
 import { SecretBox } from '@odis/contracts';
-import { databaseSettingsFrom, databaseSettingsShape, dataSourceOptions } from '@odis/persistence';
+import { databaseSettingsFrom, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
+import { cliSecretSettings, cliSettings } from './cli.settings.js';
 import { reencryptSecrets } from './secrets.command.js';
 
 export interface CliIo {
@@ -36,7 +37,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
   }
   let config;
   try {
-    config = loadConfig({ DATABASE_URL: settings.databaseUrl, ...databaseSettingsShape }, env);
+    config = cliSettings.load(env);
   } catch (err) {
     io.err(err instanceof ConfigError ? err.message : String(err));
     return 78;
@@ -44,7 +45,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
   let box: SecretBox | null = null;
   if (group === 'secrets') {
     try {
-      const keys = loadConfig({ SECRET_ENCRYPTION_KEY: settings.encryptionKey, SECRET_ENCRYPTION_KEY_PREVIOUS: settings.encryptionKeyList }, env);
+      const keys = cliSecretSettings.load(env);
       box = SecretBox.fromBase64(keys.SECRET_ENCRYPTION_KEY, keys.SECRET_ENCRYPTION_KEY_PREVIOUS);
     } catch (err) {
       io.err((err as Error).message);

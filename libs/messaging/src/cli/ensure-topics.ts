@@ -4,23 +4,25 @@
  *
  *   KAFKA_BROKERS=host:9092 node dist/libs/messaging/src/cli/ensure-topics.js
  *
- * Env: KAFKA_BROKERS (required), KAFKA_PARTITIONS (default 6), KAFKA_REPLICATION_FACTOR (default:
- * broker default), KAFKA_WAIT_TIMEOUT_MS (default 120000). Exit code 0 on success, 1 on failure.
+ * Settings: `ensureTopicsSettings` (KAFKA_BROKERS, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
+ * KAFKA_WAIT_TIMEOUT_MS, …). Exit code 0 on success, 1 on failure.
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { topicSpecs } from '@odis/contracts';
 import { ensureTopics, waitForKafka } from '../ensure-topics.js';
 import { KafkaConnection } from '../kafka-connection.js';
+import { ensureTopicsSettings } from './ensure-topics.settings.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('ensure-topics');
-  const connection = KafkaConnection.fromEnv(process.env.KAFKA_CLIENT_ID ?? 'odis-ensure-topics');
-  const timeoutMs = Number(process.env.KAFKA_WAIT_TIMEOUT_MS ?? 120_000);
+  const config = ensureTopicsSettings.load();
+  const connection = new KafkaConnection({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL });
+  const timeoutMs = config.KAFKA_WAIT_TIMEOUT_MS;
   logger.log(`waiting for Kafka at ${connection.options.brokers.join(',')}`);
-  await waitForKafka(connection, { timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : 120_000, logger });
-  const specs = topicSpecs();
-  const report = await ensureTopics(connection, specs, { logger });
+  await waitForKafka(connection, { timeoutMs, logger });
+  const specs = topicSpecs(config.KAFKA_PARTITIONS);
+  const report = await ensureTopics(connection, specs, { logger, replicationFactor: config.KAFKA_REPLICATION_FACTOR });
   logger.log(
     `topics ready: ${specs.length} (created ${report.created.length}, updated ${report.updated.length}, unchanged ${report.unchanged.length})`,
   );

@@ -3,7 +3,7 @@ import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandl
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { BackoffOptions } from '../backoff.js';
 import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions, type RunnerHealth } from '../consumer-runner.js';
-import { brokersFromEnv, KafkaConnection, parseLogLevel } from '../kafka-connection.js';
+import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer } from '../message-producer.js';
 import { normalizeOutcome, type InboundMessage, type MessageOutcome } from '../message.types.js';
 
@@ -25,8 +25,10 @@ export interface KafkaHandlerExtras {
 export interface KafkaRunnerTransportOptions {
   /** Client id of the app (used when no `connection` is given). */
   clientId?: string;
-  /** Default `KAFKA_BROKERS` (used when no `connection` is given). */
+  /** The app's `KAFKA_BROKERS` setting (required when no `connection` is given). */
   brokers?: string[];
+  /** The app's `KAFKA_LOG_LEVEL` setting (used when no `connection` is given); default `warn`. */
+  logLevel?: KafkaLogLevelName;
   /** Use this client instead of making one (e.g. `app.get(KafkaConnection)`). */
   connection?: KafkaConnection;
   /** Producer for dead letters. Default: one owned by the transport. */
@@ -169,8 +171,8 @@ export class KafkaRunnerTransport extends Server implements CustomTransportStrat
       this.options.connection ??
       new KafkaConnection({
         clientId: this.options.clientId ?? 'odis',
-        brokers: this.options.brokers ?? brokersFromEnv(),
-        logLevel: parseLogLevel(process.env.KAFKA_LOG_LEVEL),
+        brokers: this.options.brokers ?? [],
+        logLevel: this.options.logLevel,
       });
     this.connection = connection;
     if (this.options.producer) {

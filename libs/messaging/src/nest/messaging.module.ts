@@ -7,15 +7,15 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { brokersFromEnv, KafkaConnection, parseLogLevel, type KafkaLogLevelName } from '../kafka-connection.js';
+import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer, type MessageProducerOptions } from '../message-producer.js';
 import { describeError } from '../message.types.js';
 
 export interface MessagingModuleOptions {
   clientId: string;
-  /** Default: `KAFKA_BROKERS`. */
-  brokers?: string[];
-  /** Default: `KAFKA_LOG_LEVEL`, else `warn`. */
+  /** The app's `KAFKA_BROKERS` setting. */
+  brokers: string[];
+  /** The app's `KAFKA_LOG_LEVEL` setting; default `warn`. */
   logLevel?: KafkaLogLevelName;
   producer?: Omit<MessageProducerOptions, 'logger'>;
 }
@@ -60,8 +60,8 @@ export class MessagingModule {
           useFactory: (o: MessagingModuleOptions) =>
             new KafkaConnection({
               clientId: o.clientId,
-              brokers: o.brokers ?? brokersFromEnv(),
-              logLevel: o.logLevel ?? parseLogLevel(process.env.KAFKA_LOG_LEVEL),
+              brokers: o.brokers,
+              logLevel: o.logLevel,
             }),
         },
         {

@@ -1,17 +1,11 @@
-import { ConfigError, loadConfig, settings } from '@odis/config';
+import { ConfigError } from '@odis/config';
 import { retryWithBackoff } from '@odis/platform';
-import { databaseSettingsFrom, databaseSettingsShape, runMigrations } from '../data-source.js';
+import { databaseSettingsFrom, runMigrations } from '../data-source.js';
+import { migrateSettings } from './migrate.settings.js';
 
 let config;
 try {
-  config = loadConfig({
-    DATABASE_URL: settings.databaseUrl,
-    /** How long migrate waits for the database to be reachable, ms. */
-    MIGRATE_WAIT_MS: settings.int(60_000, 0, 3_600_000),
-    /** statement_timeout of the migrations (they may rewrite big tables), ms; 0 = none. */
-    MIGRATE_STATEMENT_TIMEOUT_MS: settings.int(600_000, 0, 86_400_000),
-    ...databaseSettingsShape,
-  });
+  config = migrateSettings.load();
 } catch (err) {
   process.stderr.write(`migrate: ${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(78);

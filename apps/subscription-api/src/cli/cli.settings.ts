@@ -1,0 +1,7 @@
+import { defineSettings, encryptionKeySettings } from '@odis/config';
+import { databaseSettings } from '@odis/persistence';
+
+/** The settings of `npm run cli` (every command). */
+export const cliSettings = defineSettings('CLI', databaseSettings);
+/** What `secrets reencrypt` needs besides. */
+export const cliSecretSettings = defineSettings('CLI', encryptionKeySettings);
