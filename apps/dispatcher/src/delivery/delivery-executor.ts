@@ -11,7 +11,7 @@ import type { RoutingTable } from '../routing/routing-table.js';
 import { buildAttemptRecord, buildSkippedRecord, summaryOf } from './attempt-records.js';
 import type { AttemptResult, DeliveryAttempter } from './delivery-attempter.js';
 import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
-import type { RetryRouter } from './retry-router.js';
+import type { AttemptFollowUp } from './attempt-follow-up.js';
 
 /** The producer part the executor needs (MessageProducer has it). */
 export interface RecordSink {
@@ -41,7 +41,7 @@ export interface DispatchCounters {
 export interface DeliveryExecutorDeps {
   attempter: DeliveryAttempter;
   limiter: EndpointConcurrencyLimiter;
-  router: RetryRouter;
+  followUp: AttemptFollowUp;
   sink: RecordSink;
   table: RoutingTable;
   /** Decrypts a job's own secret (subscription not in the table yet). */
@@ -140,7 +140,7 @@ export class DeliveryExecutor {
     this.counters.attempts++;
     const finishedAt = this.now();
     const summary = summaryOf(job, result, result.attemptedAtMs);
-    const decision = this.deps.router.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
+    const decision = this.deps.followUp.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
