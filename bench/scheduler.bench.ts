@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { RetrySchedule } from '@odis/config';
-import { TOPICS, type DeliveryJob } from '@odis/contracts';
+import { DeliveryJobCodec, TOPICS, type DeliveryJob } from '@odis/contracts';
 import { ConsumerRunner, KafkaConnection, Outcome } from '@odis/messaging';
 import type { BenchStack } from './stack.js';
 import { ms, printTable, summarize } from './stats.js';
@@ -156,7 +156,7 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
           messages: jobs.map((job) => {
             job.due_at = schedule.dueAt(attempt, Date.now()); // "failed" now: due one tier delay later
             due.set(job.delivery_id, job.due_at);
-            return { key: job.subscription_id, value: JSON.stringify(job) };
+            return DeliveryJobCodec.encode(job);
           }),
         })),
       });

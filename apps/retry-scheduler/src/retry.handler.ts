@@ -1,4 +1,4 @@
-import { decodeMessage, deliveryJob, type DeliveryJob } from '@odis/contracts';
+import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { RetrySchedule } from '@odis/config';
 import { releasePlan } from './release-plan.js';
@@ -51,7 +51,7 @@ export class RetryHandler {
   async handle(message: InboundMessage): Promise<MessageOutcome> {
     const tier = this.schedule.tierForTopic(message.topic);
     if (!tier) return Outcome.deadLetter(`${message.topic} is not a retry tier of schedule ${this.schedule.toString()}`);
-    const decoded = decodeMessage(deliveryJob, message.value);
+    const decoded = DeliveryJobCodec.decode(message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable delivery job: ${decoded.reason}`);
     const job = decoded.value;
 

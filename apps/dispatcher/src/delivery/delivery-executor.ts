@@ -1,6 +1,8 @@
 import {
+  AttemptRecordCodec,
+  DeliveryJobCodec,
   EVENT_TYPES,
-  KAFKA_HEADERS,
+  ExhaustedDeliveryCodec,
   TOPICS,
   type DeliveryJob,
   type EventType,
@@ -53,9 +55,6 @@ export interface DeliveryExecutorDeps {
   unknownSubscriptionGraceMs?: number;
 }
 
-const SCHEMA_ATTEMPT = 'attempt-record.v1';
-const SCHEMA_JOB = 'delivery-job.v1';
-const SCHEMA_EXHAUSTED = 'exhausted-delivery.v1';
 const EVENT_SET = new Set<string>(EVENT_TYPES);
 
 /**
@@ -133,7 +132,7 @@ export class DeliveryExecutor {
   async recordSkip(job: DeliveryJob, reason: string): Promise<void> {
     this.counters.skipped++;
     const record = buildSkippedRecord(job, reason, this.now());
-    await this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+    await this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
   }
 
   private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<void> {
@@ -144,25 +143,16 @@ export class DeliveryExecutor {
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
-    const attemptSend = this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+    const attemptSend = this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
     if (decision.kind === 'retry') {
       this.counters.retried++;
-      await Promise.all([attemptSend, this.sendDurably(decision.topic, [this.message(job, SCHEMA_JOB, decision.job)])]);
+      await Promise.all([attemptSend, this.sendDurably(decision.topic, [DeliveryJobCodec.encode(decision.job)])]);
     } else if (decision.kind === 'exhausted') {
       this.counters.exhausted++;
-      await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [this.message(job, SCHEMA_EXHAUSTED, decision.message)])]);
+      await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [ExhaustedDeliveryCodec.encode(decision.message)])]);
     } else {
       await attemptSend;
     }
-  }
-
-  /** A record keyed by subscription id (so one webhook's records stay in order on one partition). */
-  message(job: Pick<DeliveryJob, 'subscription_id' | 'delivery_id'>, schema: string, value: unknown): OutboundMessage {
-    return {
-      key: job.subscription_id,
-      value: JSON.stringify(value),
-      headers: { [KAFKA_HEADERS.schema]: schema, [KAFKA_HEADERS.deliveryId]: job.delivery_id },
-    };
   }
 
   private jobSecret(job: DeliveryJob): string {
