@@ -1,6 +1,6 @@
 import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import type { RetrySchedule } from '@odis/config';
+import { backoffDelay, type RetrySchedule } from '@odis/config';
 import { releasePlan } from './release-plan.js';
 
 /** Publishes a due job to `webhooks.deliveries`; resolves once the broker has acknowledged it (acks=all). */
@@ -76,7 +76,7 @@ export class RetryHandler {
       const failures = (this.publishFailures.get(position) ?? 0) + 1;
       if (this.publishFailures.size > 10_000) this.publishFailures.clear();
       this.publishFailures.set(position, failures);
-      const wait = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (failures - 1));
+      const wait = backoffDelay(failures, { initial: this.backoffMs, max: this.maxBackoffMs });
       this.logger.error(`${job.delivery_id} (${position}): republish failed (${(err as Error).message}); retry in ${wait} ms`);
       return Outcome.deferUntil(now + wait);
     }

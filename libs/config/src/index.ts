@@ -1,2 +1,3 @@
+export * from './backoff.js';
 export * from './retry-schedule.js';
 export * from './load-config.js';

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, settings } from '@odis/config';
-import { retryWithBackoff } from '@odis/platform';
+import { retryWithBackoff } from '@odis/config';
 import { databaseSettingsFrom, databaseSettingsShape, runMigrations } from '../data-source.js';
 
 let config;
