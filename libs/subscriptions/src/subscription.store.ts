@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { newId, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
+import { newId, SubscriptionSnapshotCodec, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
 import { SubscriptionEntity, SubscriptionEventEntity } from '@odis/persistence';
 import { VersionConflictError, SubscriptionNotFoundError, WebhookLimitError } from './errors.js';
 import { applySubscriptionEvent, disableCauseOf, type DisabledEventData, type DisableCause, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
@@ -253,8 +253,8 @@ export class SubscriptionStore {
   }
 
   private async writeOutbox(em: EntityManager, state: SubscriptionState): Promise<void> {
-    const payload = state.deletedAt ? null : JSON.stringify(toSnapshot(state));
-    await em.query('INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)', [TOPICS.subscriptions, state.id, payload]);
+    const message = state.deletedAt ? SubscriptionSnapshotCodec.tombstone(state.id) : SubscriptionSnapshotCodec.encode(toSnapshot(state));
+    await em.query('INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)', [TOPICS.subscriptions, message.key, message.value]);
     await em.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
   }
 }
