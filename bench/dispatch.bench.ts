@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVENT_TOPICS, SecretBox, SEED_EXAMPLES, serializeWebhookPayload, TOPICS, type RawTelephonyEvent, type SubscriptionSnapshot } from '@odis/contracts';
+import { EVENT_TOPICS, SecretBox, SEED_EXAMPLES, SubscriptionSnapshotCodec, serializeWebhookPayload, TOPICS, type RawTelephonyEvent, type SubscriptionSnapshot } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type OutboundMessage } from '@odis/messaging';
 import { loadDispatcherConfig, type DispatcherConfig } from '../apps/dispatcher/src/config/dispatcher.config.js';
 import { DeliveryAttempter } from '../apps/dispatcher/src/delivery/delivery-attempter.js';
@@ -281,7 +281,7 @@ function snapshotMessage(box: SecretBox, id: string, accountId: string, url: str
     disabled_reason: null,
     updated_at: new Date().toISOString(),
   };
-  return { key: id, value: JSON.stringify(snapshot) };
+  return SubscriptionSnapshotCodec.encode(snapshot);
 }
 
 const EVENT_TIMESTAMP = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

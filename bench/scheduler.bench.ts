@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { RetrySchedule } from '@odis/config';
-import { retryTierTopic, TOPICS, type DeliveryJob } from '@odis/contracts';
+import { DeliveryJobCodec, TOPICS, type DeliveryJob } from '@odis/contracts';
 import { ConsumerRunner, KafkaConnection, Outcome } from '@odis/messaging';
-import { RetryPlanner } from '../apps/retry-scheduler/src/retry-planner.js';
 import type { BenchStack } from './stack.js';
 import { ms, printTable, summarize } from './stats.js';
 
@@ -59,7 +58,7 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
     schedule: process.env.BENCH_SCHEDULER_SCHEDULE ?? '0,6s,8s,10s,12s',
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('RETRY_SCHEDULER_')) as Array<[string, string]>),
   }) {
-  const planner = new RetryPlanner(RetrySchedule.parse(options.schedule));
+  const schedule = RetrySchedule.parse(options.schedule);
   const brokers = stack.infra.env.KAFKA_BROKERS!.split(',');
   const connection = new KafkaConnection({ clientId: 'bench-scheduler', brokers, logLevel: 'error' });
   const tag = randomBytes(4).toString('hex');
@@ -70,7 +69,7 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
   const admin = connection.kafka.admin();
   await admin.connect();
   for (const [group, topics] of [
-    [schedulerGroup, planner.topics],
+    [schedulerGroup, schedule.topics],
     [collectorGroup, [TOPICS.deliveries]],
   ] as const) {
     for (const topic of topics) {
@@ -127,7 +126,7 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
     // Park: N deliveries, round-robin over the tiers, written in batches of 250 per tier.
     const perTier = new Map<number, DeliveryJob[]>();
     for (let i = 0; i < options.deliveries; i++) {
-      const tier = planner.tiers[i % planner.tiers.length]!;
+      const tier = schedule.tiers[i % schedule.tiers.length]!;
       const id = `${tag}-${i}`;
       const job: DeliveryJob = {
         v: 1,
@@ -153,11 +152,11 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
       await producer.sendBatch({
         acks: -1,
         topicMessages: batches.map(([attempt, jobs]) => ({
-          topic: retryTierTopic(attempt),
+          topic: schedule.tierForAttempt(attempt)!.topic,
           messages: jobs.map((job) => {
-            job.due_at = planner.dueAt(attempt, Date.now()); // "failed" now: due one tier delay later
+            job.due_at = schedule.dueAt(attempt, Date.now()); // "failed" now: due one tier delay later
             due.set(job.delivery_id, job.due_at);
-            return { key: job.subscription_id, value: JSON.stringify(job) };
+            return DeliveryJobCodec.encode(job);
           }),
         })),
       });
@@ -183,7 +182,7 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
     const fireEnd = sampleProc(pid);
 
     const l = summarize(lateness);
-    printTable(`retry-scheduler: ${options.deliveries} deliveries parked across ${planner.tiers.length} tiers (${options.schedule}), 1 scheduler process`, [
+    printTable(`retry-scheduler: ${options.deliveries} deliveries parked across ${schedule.tiers.length} tiers (${options.schedule}), 1 scheduler process`, [
       {
         what: 'fired after due time (lateness)',
         n: `${l.n}/${options.deliveries}`,

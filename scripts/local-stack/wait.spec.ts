@@ -1,9 +1,10 @@
 import { describe, it, expect } from '@jest/globals';
-import { backoffDelay, retryUntil } from './wait.js';
+import { backoffDelay } from '@odis/config';
+import { retryUntil } from './wait.js';
 
 describe('retryUntil', () => {
   it('backs off exponentially up to a cap', () => {
-    expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, 100, 1_000))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n + 1, { initial: 100, max: 1_000 }))).toEqual([100, 200, 400, 800, 1_000, 1_000]); // retryUntil's pause after try n (0-based)
   });
 
   it('returns the first truthy result, treating throws and false as "not yet"', async () => {

@@ -1,4 +1,5 @@
 /** Polling with backoff and a deadline: readiness is always asked, never slept on. */
+import { backoffDelay } from '@odis/config';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -12,11 +13,6 @@ export interface RetryOptions {
   what: string;
   /** Checked before each attempt: a reason string aborts at once (e.g. "process exited with 1"). */
   abort?: () => string | undefined;
-}
-
-/** Delay before attempt n (0-based): initial·2ⁿ capped at max. */
-export function backoffDelay(attempt: number, initialDelayMs = 100, maxDelayMs = 2_000): number {
-  return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt, 30));
 }
 
 /**
@@ -36,7 +32,7 @@ export async function retryUntil<T>(attempt: () => Promise<T | undefined | false
     } catch (err) {
       lastError = err;
     }
-    const delay = backoffDelay(n, options.initialDelayMs, options.maxDelayMs);
+    const delay = backoffDelay(n + 1, { initial: options.initialDelayMs ?? 100, max: options.maxDelayMs ?? 2_000 });
     if (Date.now() + delay > deadline) {
       const last = lastError ? ` (last error: ${(lastError as Error).message ?? lastError})` : '';
       throw new Error(`${options.what}: not ready after ${options.timeoutMs} ms${last}`);

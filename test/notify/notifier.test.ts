@@ -16,7 +16,7 @@ import { DataSource } from 'typeorm';
 import { newId, SecretBox, TOPICS, type ExhaustedDelivery } from '@odis/contracts';
 import type { KafkaConnection } from '@odis/messaging';
 import { dataSourceOptions, runMigrations } from '@odis/persistence';
-import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
+import { AccountDirectory, decideChanges, SubscriptionStore } from '@odis/subscriptions';
 import { requireEnv, waitFor } from '../support/infra.js';
 import { startSmtp, type SmtpHandle } from '../../scripts/local-stack/smtp.js';
 import { startNotifier } from '../../apps/notifier/src/notifier.app.js';
@@ -195,6 +195,21 @@ describe('notifier', () => {
     const rows = await logRows(webhookId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ kind: 'webhook_disabled', status: 'sent', attempts: 1 });
+  }, 90_000);
+
+  it('records the cause as data in the disabled event, and sends nothing for a webhook its owner disabled', async () => {
+    const mine = await newWebhook();
+    await publish(exhausted(mine.accountId, mine.webhookId, mine.url));
+    await waitFor(async () => ((await mailsFor(mine.webhookId)).length ? true : null), { timeoutMs: 30_000, message: 'the disabled-webhook email' });
+    const [event] = await ds.query(`SELECT data FROM subscription_events WHERE subscription_id = $1 AND type = 'disabled'`, [mine.webhookId]);
+    expect(event.data).toMatchObject({ cause: 'exhausted', exhaustion: { failed_attempts: 5, last_error: 'HTTP 500' } });
+
+    const owners = await newWebhook();
+    await store.change(owners.accountId, owners.webhookId, (s) => decideChanges(s, { status: 'disabled' }), { actor: 'test' });
+    await handled(await publish(exhausted(owners.accountId, owners.webhookId, owners.url)));
+    await new Promise((r) => setTimeout(r, 1_000)); // the sender's loop had its chance
+    expect(await mailsFor(owners.webhookId)).toHaveLength(0);
+    expect(await logRows(owners.webhookId)).toHaveLength(0);
   }, 90_000);
 
   it('SMTP down when the webhook is disabled: the email waits, then arrives once after SMTP is back', async () => {

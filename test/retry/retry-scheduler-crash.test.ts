@@ -20,11 +20,10 @@ import { RetrySchedule } from '@odis/config';
 import { retryTierTopic, TOPICS } from '@odis/contracts';
 import type { KafkaConnection } from '@odis/messaging';
 import { waitFor } from '../support/infra.js';
-import { RetryPlanner } from '../../apps/retry-scheduler/src/retry-planner.js';
 import { brokers, collectTopic, connection, ensurePlatformTopics, makeJob, rawProducer, seedGroupAtEnd, unique, type Arrival } from './retry-test-kit.js';
 
 const SCHEDULE = '0,10s,12s,14s,16s';
-const planner = new RetryPlanner(RetrySchedule.parse(SCHEDULE));
+const schedule = RetrySchedule.parse(SCHEDULE);
 const MAIN = join(process.cwd(), 'dist', 'apps', 'retry-scheduler', 'src', 'main.js');
 const logDir = mkdtempSync(join(tmpdir(), 'retry-crash-'));
 
@@ -108,7 +107,7 @@ afterAll(async () => {
 describe('retry-scheduler killed with SIGKILL', () => {
   it('loses nothing: after a restart every parked delivery fires once, when due', async () => {
     const groupId = unique('it-retry-crash');
-    await seedGroupAtEnd(conn, groupId, planner.topics);
+    await seedGroupAtEnd(conn, groupId, schedule.topics);
     const first = await spawnScheduler(groupId, 'first');
     await waitFor(async () => (await ownedPartitions(first)) > 0, { timeoutMs: 60_000, intervalMs: 250, message: `first scheduler ready (log: ${first.log})` });
 
@@ -117,7 +116,7 @@ describe('retry-scheduler killed with SIGKILL', () => {
     const t0 = Date.now();
     const jobs = Array.from({ length: 32 }, (_, i) => {
       const attempt = 2 + (i % 4);
-      const tierDelay = planner.tierForAttempt(attempt)!.delayMs;
+      const tierDelay = schedule.tierForAttempt(attempt)!.delayMs;
       const dueIn = i % 8 < 4 ? 3_000 + i * 30 : tierDelay - 300 - (i % 3) * 100;
       return makeJob({ attempt, due_at: t0 + dueIn });
     });

@@ -13,12 +13,11 @@ import { waitFor } from '../support/infra.js';
 import { startRetryScheduler } from '../../apps/retry-scheduler/src/retry-scheduler.app.js';
 import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/retry-scheduler.config.js';
 import { RetrySchedulerService } from '../../apps/retry-scheduler/src/retry-scheduler.service.js';
-import { RetryPlanner } from '../../apps/retry-scheduler/src/retry-planner.js';
 import { RetrySchedule } from '@odis/config';
 import { brokers, collectTopic, connection, ensurePlatformTopics, makeJob, rawProducer, seedGroupAtEnd, unique, type Arrival } from './retry-test-kit.js';
 
 const SCHEDULE = '0,1s,2s,3s,4s';
-const planner = new RetryPlanner(RetrySchedule.parse(SCHEDULE));
+const schedule = RetrySchedule.parse(SCHEDULE);
 const TOLERANCE_MS = 500;
 
 let conn: KafkaConnection;
@@ -72,7 +71,7 @@ describe('retry-scheduler (one instance)', () => {
 
   beforeAll(async () => {
     groupId = unique('it-retry-scheduler');
-    await seedGroupAtEnd(conn, groupId, planner.topics);
+    await seedGroupAtEnd(conn, groupId, schedule.topics);
     const app = await startScheduler(groupId);
     const service = app.get(RetrySchedulerService);
     await waitFor(() => service.runner.assignedPartitions().length > 0, { timeoutMs: 30_000, message: 'scheduler owns its tier partitions' });
@@ -86,13 +85,13 @@ describe('retry-scheduler (one instance)', () => {
     // Act as the dispatcher: when attempt n arrives (and "fails"), park attempt n+1 for its tier delay.
     listeners.add((a) => {
       if (!ids.has(a.job.delivery_id) || a.job.attempt >= 5) return;
-      const next: DeliveryJob = { ...a.job, attempt: a.job.attempt + 1, due_at: planner.dueAt(a.job.attempt + 1, a.at) };
+      const next: DeliveryJob = { ...a.job, attempt: a.job.attempt + 1, due_at: schedule.dueAt(a.job.attempt + 1, a.at) };
       due.set(`${next.delivery_id}:${next.attempt}`, next.due_at);
       hops.push(park(next));
     });
     const start = Date.now();
     for (const c of chains) {
-      c.due_at = planner.dueAt(2, start);
+      c.due_at = schedule.dueAt(2, start);
       due.set(`${c.delivery_id}:2`, c.due_at);
     }
     await Promise.all(chains.map((c) => park(c)));
@@ -154,7 +153,7 @@ describe('retry-scheduler (one instance)', () => {
 describe('retry-scheduler (two instances, one group)', () => {
   it('share the tier partitions and fire every parked delivery exactly once', async () => {
     const groupId = unique('it-retry-scheduler-pair');
-    await seedGroupAtEnd(conn, groupId, planner.topics);
+    await seedGroupAtEnd(conn, groupId, schedule.topics);
     const [a, b] = [await startScheduler(groupId), await startScheduler(groupId)];
     const ra = a.get(RetrySchedulerService).runner;
     const rb = b.get(RetrySchedulerService).runner;
@@ -166,7 +165,7 @@ describe('retry-scheduler (two instances, one group)', () => {
       },
       { timeoutMs: 60_000, intervalMs: 200, message: 'both instances own partitions' },
     );
-    expect(total).toBeGreaterThanOrEqual(planner.topics.length);
+    expect(total).toBeGreaterThanOrEqual(schedule.topics.length);
 
     const t0 = Date.now();
     const jobs = Array.from({ length: 40 }, (_, i) => {

@@ -47,8 +47,12 @@ export function lastErrorLabel(attempts: readonly AttemptSummary[]): string {
 
 /** `5 failed delivery attempts; last error: HTTP 500`. */
 export function disableReason(attempts: readonly AttemptSummary[]): string {
-  const failed = attempts.filter((a) => a.outcome === 'failed').length || attempts.length;
-  return `${failed} failed delivery attempts; last error: ${lastErrorLabel(attempts)}`;
+  return `${failedAttempts(attempts)} failed delivery attempts; last error: ${lastErrorLabel(attempts)}`;
+}
+
+/** The failed attempts among `attempts` (all of them when none is marked failed). */
+export function failedAttempts(attempts: readonly AttemptSummary[]): number {
+  return attempts.filter((a) => a.outcome === 'failed').length || attempts.length;
 }
 
 export function escapeHtml(value: string): string {

@@ -1,14 +1,14 @@
 import { describe, expect, it, beforeEach } from '@jest/globals';
 import type { ExhaustedDelivery } from '@odis/contracts';
 import type { InboundMessage } from '@odis/messaging';
-import type { DisableResult, SubscriptionState } from '@odis/subscriptions';
+import { disableCauseOf, isExhaustionReason, type DisableCause, type DisabledEventData, type DisableResult, type SubscriptionState } from '@odis/subscriptions';
 import { DisabledWebhookEmail } from './disabled-webhook-email.js';
-import { ExhaustedHandler, disabledDedupeKey, isExhaustionReason, type AccountLookup, type WebhookDisabler } from './exhausted.handler.js';
+import { ExhaustedHandler, disabledDedupeKey, exhaustionDisable, type AccountLookup, type WebhookDisabler } from './exhausted.handler.js';
 import { InMemoryNotificationLog } from './testing/in-memory-notification-log.js';
 
 /** disableAfterExhaustion with the store's semantics: versions, idempotence, re-enabled-since. */
 class FakeWebhooks implements WebhookDisabler {
-  readonly hooks = new Map<string, SubscriptionState & { disabledEventVersion?: number; enabledAt?: Date }>();
+  readonly hooks = new Map<string, SubscriptionState & { disabledEventVersion?: number; disabledCause?: DisableCause; enabledAt?: Date }>();
   calls: Array<{ id: string; reason: string }> = [];
   failNext = 0;
 
@@ -20,7 +20,8 @@ class FakeWebhooks implements WebhookDisabler {
     });
   }
 
-  async disableAfterExhaustion(accountId: string, id: string, reason: string, exhaustedAt: Date): Promise<DisableResult> {
+  async disableAfterExhaustion(accountId: string, id: string, disabled: DisabledEventData, exhaustedAt: Date): Promise<DisableResult> {
+    const reason = disabled.reason;
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('Connection terminated unexpectedly');
@@ -29,13 +30,17 @@ class FakeWebhooks implements WebhookDisabler {
     const h = this.hooks.get(id);
     if (!h || h.accountId !== accountId) return { status: 'not_found' };
     if (h.status === 'active' && h.enabledAt && h.enabledAt > exhaustedAt) return { status: 'reenabled_since', version: h.version, state: { ...h } };
-    if (h.status === 'disabled') return { status: 'already_disabled', version: h.version, disabledEventVersion: h.disabledEventVersion ?? h.version, state: { ...h } };
+    if (h.status === 'disabled') {
+      const cause = disableCauseOf({ reason: h.disabledReason ?? '', cause: h.disabledCause });
+      return { status: 'already_disabled', version: h.version, disabledEventVersion: h.disabledEventVersion ?? h.version, cause, state: { ...h } };
+    }
     h.version++;
     h.status = 'disabled';
     h.disabledReason = reason;
+    h.disabledCause = disabled.cause;
     h.disabledAt = new Date('2024-01-15T13:06:01Z');
     h.disabledEventVersion = h.version;
-    return { status: 'disabled', version: h.version, disabledEventVersion: h.version, state: { ...h } };
+    return { status: 'disabled', version: h.version, disabledEventVersion: h.version, cause: disableCauseOf(disabled), state: { ...h } };
   }
 
   enable(id: string, at: Date): void {
@@ -150,14 +155,32 @@ describe('ExhaustedHandler', () => {
   });
 
   it('sends an email when the webhook was disabled by us but the row is missing (crash between disable and insert)', async () => {
-    await webhooks.disableAfterExhaustion('acct_1', 'wh_1', '5 failed delivery attempts; last error: HTTP 500', new Date());
+    await webhooks.disableAfterExhaustion('acct_1', 'wh_1', { reason: '5 failed delivery attempts; last error: HTTP 500' }, new Date()); // an event from before causes were data
     await expect(handler.process(exhausted())).resolves.toEqual({ action: 'queued_email', dedupeKey: 'webhook-disabled:wh_1:2' });
   });
 
   it('sends no exhaustion email for a webhook its owner had disabled', async () => {
-    await webhooks.disableAfterExhaustion('acct_1', 'wh_1', 'disabled via API', new Date());
+    await webhooks.disableAfterExhaustion('acct_1', 'wh_1', { reason: 'disabled via API' }, new Date()); // an event from before causes were data
     await expect(handler.process(exhausted())).resolves.toEqual({ action: 'skipped_disabled_by_someone_else' });
     expect(log.rows).toHaveLength(0);
+  });
+
+  it('reads the cause as data: an owner disable whose text looks like an exhaustion sends no email; an exhaustion disable with other text does', async () => {
+    await webhooks.disableAfterExhaustion('acct_1', 'wh_1', { reason: '5 failed delivery attempts; last error: HTTP 500', cause: 'owner' }, new Date());
+    await expect(handler.process(exhausted())).resolves.toEqual({ action: 'skipped_disabled_by_someone_else' });
+    webhooks.add('wh_2');
+    await webhooks.disableAfterExhaustion('acct_1', 'wh_2', { reason: 'gave up', cause: 'exhausted' }, new Date());
+    await expect(handler.process(exhausted({ subscription_id: 'wh_2' }))).resolves.toMatchObject({ action: 'queued_email' });
+  });
+
+  it('writes the cause and the attempt summary into the disabled event', async () => {
+    expect(exhaustionDisable(exhausted())).toEqual({
+      reason: '5 failed delivery attempts; last error: HTTP 500',
+      cause: 'exhausted',
+      exhaustion: { delivery_id: exhausted().delivery_id, failed_attempts: 5, last_error: 'HTTP 500' },
+    });
+    await handler.process(exhausted());
+    expect(webhooks.hooks.get('wh_1')).toMatchObject({ status: 'disabled', disabledCause: 'exhausted' });
   });
 
   it('records and skips a webhook that no longer exists', async () => {

@@ -1,7 +1,7 @@
-import { decodeMessage, exhaustedDelivery, type ExhaustedDelivery } from '@odis/contracts';
+import { ExhaustedDeliveryCodec, type ExhaustedDelivery } from '@odis/contracts';
 import { classifyFailure, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import type { AccountDirectory, DisableResult, SubscriptionStore } from '@odis/subscriptions';
-import { DisabledWebhookEmail, disableReason } from './disabled-webhook-email.js';
+import type { AccountDirectory, DisabledEventData, DisableResult, SubscriptionStore } from '@odis/subscriptions';
+import { DisabledWebhookEmail, disableReason, failedAttempts, lastErrorLabel } from './disabled-webhook-email.js';
 import type { NotificationLogRepository } from './notification-log.js';
 
 /** The part of SubscriptionStore the notifier uses. */
@@ -58,7 +58,7 @@ export class ExhaustedHandler {
   }
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
-    const decoded = decodeMessage(exhaustedDelivery, message.value);
+    const decoded = ExhaustedDeliveryCodec.decode(message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable exhausted delivery: ${decoded.reason}`);
     const position = `${message.topic}[${message.partition}]@${message.offset}`;
     try {
@@ -77,8 +77,9 @@ export class ExhaustedHandler {
   }
 
   async process(x: ExhaustedDelivery): Promise<ExhaustedResult> {
-    const reason = disableReason(x.attempts);
-    const result: DisableResult = await this.deps.disabler.disableAfterExhaustion(x.account_id, x.subscription_id, reason, new Date(x.exhausted_at));
+    const disabled = exhaustionDisable(x);
+    const reason = disabled.reason;
+    const result: DisableResult = await this.deps.disabler.disableAfterExhaustion(x.account_id, x.subscription_id, disabled, new Date(x.exhausted_at));
 
     if (result.status === 'not_found') {
       this.logger.warn(`exhausted delivery ${x.delivery_id} for webhook ${x.subscription_id} of ${x.account_id}, which does not exist: recorded and skipped`);
@@ -101,7 +102,7 @@ export class ExhaustedHandler {
       return { action: 'skipped_reenabled_since' };
     }
     const state = result.state;
-    if (result.status === 'already_disabled' && !isExhaustionReason(state.disabledReason)) {
+    if (result.status === 'already_disabled' && result.cause !== 'exhausted') {
       this.logger.log(`webhook ${x.subscription_id} was already disabled by its owner (${state.disabledReason ?? 'no reason'}): no email`);
       return { action: 'skipped_disabled_by_someone_else' };
     }
@@ -150,7 +151,15 @@ export class ExhaustedHandler {
   }
 }
 
-/** True for the reasons this service writes ("5 failed delivery attempts; last error: …"). */
-export function isExhaustionReason(reason: string | null | undefined): boolean {
-  return !!reason && /^\d+ failed delivery attempts\b/.test(reason);
+/** The `disabled` event of an exhausted delivery: the text for people, the cause and attempt summary as data. */
+export function exhaustionDisable(x: ExhaustedDelivery): DisabledEventData {
+  return {
+    reason: disableReason(x.attempts),
+    cause: 'exhausted',
+    exhaustion: {
+      delivery_id: x.delivery_id,
+      failed_attempts: failedAttempts(x.attempts),
+      last_error: lastErrorLabel(x.attempts),
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { backoffDelay } from '@odis/config';
 import type { ClaimedNotification, NotificationLogRepository } from './notification-log.js';
 
 export interface OutgoingMail {
@@ -93,8 +94,7 @@ export class NotificationSender {
 
   /** Delay before the retry that follows failed attempt `attempts` (1-based), with ±20 % jitter. */
   backoffMs(attempts: number): number {
-    const base = Math.min(this.o.maxBackoffMs, this.o.initialBackoffMs * 2 ** Math.max(0, attempts - 1));
-    return Math.round(base * (0.8 + this.random() * 0.4));
+    return backoffDelay(attempts, { initial: this.o.initialBackoffMs, max: this.o.maxBackoffMs }, 0.2, this.random);
   }
 
   messageIdFor(dedupeKey: string): string {
@@ -179,7 +179,7 @@ export class NotificationSender {
         if (next !== null) wait = Math.min(wait, Math.max(next, 20));
       } catch (err) {
         dbFailures++;
-        wait = Math.min(this.o.pollMs * 4, 500 * 2 ** Math.min(dbFailures, 6));
+        wait = Math.min(this.o.pollMs * 4, backoffDelay(dbFailures + 1, { initial: 500, max: 32_000 }));
         this.logger.error(`notification log unavailable (${describe(err)}); next look in ${wait} ms`);
       }
       if (!this.running) break;

@@ -3,7 +3,6 @@ import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } fro
 import { ReadinessRegistry } from '@odis/platform';
 import { KafkaDeliveryPublisher } from './kafka-delivery.publisher.js';
 import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './retry-scheduler.config.js';
-import { RetryPlanner } from './retry-planner.js';
 import { RetryHandler } from './retry.handler.js';
 
 /**
@@ -14,23 +13,21 @@ import { RetryHandler } from './retry.handler.js';
 @Injectable()
 export class RetrySchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RetryScheduler');
-  readonly planner: RetryPlanner;
   readonly runner: ConsumerRunner;
   private stopping = false;
 
   constructor(
-    @Inject(RETRY_SCHEDULER_CONFIG) config: RetrySchedulerConfig,
+    @Inject(RETRY_SCHEDULER_CONFIG) private readonly config: RetrySchedulerConfig,
     connection: KafkaConnection,
     producer: MessageProducer,
     readiness: ReadinessRegistry,
   ) {
-    this.planner = new RetryPlanner(config.WEBHOOK_RETRY_SCHEDULE);
-    const handler = new RetryHandler(this.planner, new KafkaDeliveryPublisher(producer), { logger: new Logger('RetryHandler') });
+    const handler = new RetryHandler(config.WEBHOOK_RETRY_SCHEDULE, new KafkaDeliveryPublisher(producer), { logger: new Logger('RetryHandler') });
     this.runner = new ConsumerRunner(
       connection,
       {
         groupId: config.RETRY_SCHEDULER_GROUP,
-        topics: this.planner.topics,
+        topics: config.WEBHOOK_RETRY_SCHEDULE.topics,
         handler: (m) => handler.handle(m),
         partitionConcurrency: config.RETRY_SCHEDULER_PARTITION_CONCURRENCY,
         partitionsConsumedConcurrently: config.RETRY_SCHEDULER_PARTITIONS_CONCURRENTLY,
@@ -55,8 +52,9 @@ export class RetrySchedulerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   onApplicationBootstrap(): void {
-    const tiers = this.planner.tiers.map((t) => `${t.topic}=${t.delayMs}ms`).join(', ');
-    this.logger.log(`schedule ${this.planner.schedule.toString()}: ${tiers}`);
+    const schedule = this.config.WEBHOOK_RETRY_SCHEDULE;
+    const tiers = schedule.tiers.map((t) => `${t.topic}=${t.delayMs}ms`).join(', ');
+    this.logger.log(`schedule ${schedule.toString()}: ${tiers}`);
     this.runner.start().catch((err: Error) => {
       if (!this.stopping) this.logger.error(`tier consumer failed to start: ${err.message}`);
     });

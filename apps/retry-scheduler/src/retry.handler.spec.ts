@@ -2,7 +2,6 @@ import { describe, expect, it, beforeEach } from '@jest/globals';
 import { RetrySchedule } from '@odis/config';
 import type { DeliveryJob } from '@odis/contracts';
 import type { InboundMessage } from '@odis/messaging';
-import { RetryPlanner } from './retry-planner.js';
 import { RetryHandler, type DeliveryPublisher } from './retry.handler.js';
 
 const MINUTE = 60_000;
@@ -51,7 +50,7 @@ class FakePublisher implements DeliveryPublisher {
 }
 
 describe('RetryHandler with the default schedule', () => {
-  const planner = new RetryPlanner(RetrySchedule.parse(undefined));
+  const schedule = RetrySchedule.parse(undefined);
   let now = failedAt;
   let publisher: FakePublisher;
   let handler: RetryHandler;
@@ -59,7 +58,7 @@ describe('RetryHandler with the default schedule', () => {
   beforeEach(() => {
     now = failedAt + 10;
     publisher = new FakePublisher();
-    handler = new RetryHandler(planner, publisher, { clock: () => now });
+    handler = new RetryHandler(schedule, publisher, { clock: () => now });
   });
 
   it.each([
@@ -68,14 +67,14 @@ describe('RetryHandler with the default schedule', () => {
     [4, 30 * MINUTE],
     [5, 120 * MINUTE],
   ])('holds a job of tier %i until %i ms after the failure (read from the deferral, no waiting)', async (attempt, delay) => {
-    const dueAt = planner.dueAt(attempt, failedAt);
+    const dueAt = schedule.dueAt(attempt, failedAt);
     const outcome = await handler.handle(record(`webhooks.retry.${attempt}`, job(attempt, dueAt)));
     expect(outcome).toEqual({ kind: 'defer', untilMs: failedAt + delay });
     expect(publisher.published).toHaveLength(0);
   });
 
   it('republishes a due job unchanged (same bytes, headers) and only then reports done', async () => {
-    const j = job(3, planner.dueAt(3, failedAt));
+    const j = job(3, schedule.dueAt(3, failedAt));
     const m = record('webhooks.retry.3', j);
     now = j.due_at;
     await expect(handler.handle(m)).resolves.toEqual({ kind: 'done' });

@@ -1,6 +1,7 @@
-import { decodeMessage, deliveryJob, type DeliveryJob } from '@odis/contracts';
+import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import type { RetryPlanner } from './retry-planner.js';
+import { backoffDelay, type RetrySchedule } from '@odis/config';
+import { releasePlan } from './release-plan.js';
 
 /** Publishes a due job to `webhooks.deliveries`; resolves once the broker has acknowledged it (acks=all). */
 export interface DeliveryPublisher {
@@ -37,7 +38,7 @@ export class RetryHandler {
   private readonly maxBackoffMs: number;
 
   constructor(
-    private readonly planner: RetryPlanner,
+    private readonly schedule: RetrySchedule,
     private readonly publisher: DeliveryPublisher,
     options: RetryHandlerOptions = {},
   ) {
@@ -48,13 +49,13 @@ export class RetryHandler {
   }
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
-    const tier = this.planner.tierForTopic(message.topic);
-    if (!tier) return Outcome.deadLetter(`${message.topic} is not a retry tier of schedule ${this.planner.schedule.toString()}`);
-    const decoded = decodeMessage(deliveryJob, message.value);
+    const tier = this.schedule.tierForTopic(message.topic);
+    if (!tier) return Outcome.deadLetter(`${message.topic} is not a retry tier of schedule ${this.schedule.toString()}`);
+    const decoded = DeliveryJobCodec.decode(message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable delivery job: ${decoded.reason}`);
     const job = decoded.value;
 
-    const plan = this.planner.releasePlan(job, tier, message.timestamp);
+    const plan = releasePlan(job, tier, message.timestamp);
     const now = this.clock();
     if (plan.releaseAtMs > now) return Outcome.deferUntil(plan.releaseAtMs);
 
@@ -75,7 +76,7 @@ export class RetryHandler {
       const failures = (this.publishFailures.get(position) ?? 0) + 1;
       if (this.publishFailures.size > 10_000) this.publishFailures.clear();
       this.publishFailures.set(position, failures);
-      const wait = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (failures - 1));
+      const wait = backoffDelay(failures, { initial: this.backoffMs, max: this.maxBackoffMs });
       this.logger.error(`${job.delivery_id} (${position}): republish failed (${(err as Error).message}); retry in ${wait} ms`);
       return Outcome.deferUntil(now + wait);
     }

@@ -1,3 +1,4 @@
+export * from './backoff.js';
 export * from './retry-schedule.js';
 export * from './load-config.js';
 export * from './define-settings.js';

@@ -1,3 +1,5 @@
+import { retryTierTopic, type RetryTierTopic } from '@odis/contracts';
+
 /**
  * The retry table of the public Webhooks page: attempt 1 immediate, 2 after 1 minute, 3 after
  * 5 minutes, 4 after 30 minutes, 5 after 2 hours; after the last failed attempt the webhook is
@@ -15,9 +17,39 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
 }
 
+/** One retry tier: the topic holding deliveries waiting for attempt `attempt`, and its one constant delay. */
+export interface RetryTier {
+  attempt: number;
+  topic: RetryTierTopic;
+  /** Wait between the failure of attempt `attempt - 1` and attempt `attempt`. */
+  delayMs: number;
+}
+
+/** What happens after a failed attempt: the next one on its tier topic, due at `dueAt`, or none (exhausted). */
+export type NextAttempt = { kind: 'retry'; tier: RetryTier; dueAt: number } | { kind: 'exhausted' };
+
+/**
+ * The one retry policy of the system ("what happens after attempt n"), used by the dispatcher (where a
+ * failed attempt goes), the retry-scheduler (which tier a topic is, how long it holds a record) and
+ * the benchmarks. Attempt 1 is on `webhooks.deliveries`; attempt n ≥ 2 waits on tier topic
+ * `webhooks.retry.<n>` for `delayBefore(n)` after attempt n-1 failed; after attempt `maxAttempts`
+ * the delivery is exhausted. Each tier topic has exactly one delay, so a partition's records are in
+ * due-time order and only its head ever needs looking at.
+ */
 export class RetrySchedule {
+  /** The retry tiers, attempt 2 … maxAttempts. */
+  readonly tiers: readonly RetryTier[];
+  private readonly byTopic: ReadonlyMap<string, RetryTier>;
+
   /** delays[i] = wait before attempt i+1, measured from the failure of attempt i (delays[0] = 0). */
-  private constructor(readonly delaysMs: readonly number[]) {}
+  private constructor(readonly delaysMs: readonly number[]) {
+    const tiers: RetryTier[] = [];
+    for (let attempt = 2; attempt <= delaysMs.length; attempt++) {
+      tiers.push(Object.freeze({ attempt, topic: retryTierTopic(attempt), delayMs: delaysMs[attempt - 1] }));
+    }
+    this.tiers = Object.freeze(tiers);
+    this.byTopic = new Map(tiers.map((t) => [t.topic, t]));
+  }
 
   static parse(text: string = DEFAULT_RETRY_SCHEDULE): RetrySchedule {
     const parts = text.split(',');
@@ -44,10 +76,38 @@ export class RetrySchedule {
     return this.delaysMs[attempt - 1];
   }
 
+  /** After attempt `failedAttempt` failed at `failedAtMs`: the next attempt's tier and due time, or exhausted. */
+  afterAttempt(failedAttempt: number, failedAtMs: number): NextAttempt {
+    if (failedAttempt >= this.maxAttempts) return { kind: 'exhausted' };
+    const tier = this.tierForAttempt(failedAttempt + 1);
+    if (!tier) throw new RangeError(`attempt ${failedAttempt} is outside 1..${this.maxAttempts}`);
+    return { kind: 'retry', tier, dueAt: failedAtMs + tier.delayMs };
+  }
+
   /** After attempt `failedAttempt` failed at `failedAtMs`: when the next is due, or null when exhausted. */
   nextDueAt(failedAttempt: number, failedAtMs: number): number | null {
-    if (failedAttempt >= this.maxAttempts) return null;
-    return failedAtMs + this.delayBefore(failedAttempt + 1);
+    const next = this.afterAttempt(failedAttempt, failedAtMs);
+    return next.kind === 'retry' ? next.dueAt : null;
+  }
+
+  /** When attempt `attempt` (≥ 2) is due after the previous attempt failed at `failedAtMs`. */
+  dueAt(attempt: number, failedAtMs: number): number {
+    const tier = this.tierForAttempt(attempt);
+    if (!tier) throw new RangeError(`no retry tier for attempt ${attempt} (schedule ${this.toString()})`);
+    return failedAtMs + tier.delayMs;
+  }
+
+  /** The tier topics (`webhooks.retry.2` … `webhooks.retry.<maxAttempts>`). */
+  get topics(): RetryTierTopic[] {
+    return this.tiers.map((t) => t.topic);
+  }
+
+  tierForTopic(topic: string): RetryTier | undefined {
+    return this.byTopic.get(topic);
+  }
+
+  tierForAttempt(attempt: number): RetryTier | undefined {
+    return this.tiers[attempt - 2];
   }
 
   toString(): string {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { eventType, isoTimestamp } from './events.js';
+import { KAFKA_HEADERS } from './headers.js';
 import { parseBoundedJson } from './limits.js';
 
 /**
- * Every message that crosses a Kafka topic, each with a schema version `v`. Consumers decode with
- * `decodeMessage`, which never throws: it returns the reason a record is unusable so the caller can
- * dead-letter or skip it.
+ * Every message that crosses a Kafka topic, each with a schema version `v`, and next to each schema
+ * its codec (`XCodec.encode(message)` → key, value and headers, with the schema header and the key
+ * chosen here, so no app writes them by hand; `XCodec.decode(bytes)`). Decoding never throws: it
+ * returns the reason a record is unusable so the caller can dead-letter or skip it.
  */
 
 const accountId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
@@ -34,6 +36,10 @@ export const validatedEventMessage = z.object({
   received_at: isoTimestamp,
 });
 export type ValidatedEventMessage = z.infer<typeof validatedEventMessage>;
+export const ValidatedEventCodec = messageCodec(validatedEventMessage, 'validated-event.v1', (m) => m.account_id, (m) => ({
+  [KAFKA_HEADERS.eventType]: m.event,
+  [KAFKA_HEADERS.eventId]: m.event_id,
+}));
 
 export const SUBSCRIPTION_STATUSES = ['active', 'disabled'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
@@ -53,6 +59,14 @@ export const subscriptionSnapshot = z.object({
   updated_at: isoTimestamp,
 });
 export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
+/**
+ * Snapshots travel through the outbox table (key and payload only), so they carry no headers; a
+ * deleted webhook is a tombstone (null value) under its id.
+ */
+export const SubscriptionSnapshotCodec = {
+  ...messageCodec(subscriptionSnapshot, null, (m) => m.id),
+  tombstone: (id: string): { key: string; value: null } => ({ key: id, value: null }),
+};
 
 export const attemptSummary = z.object({
   attempt: z.number().int().positive(),
@@ -95,6 +109,7 @@ export const deliveryJob = z.object({
   previous_attempts: z.array(attemptSummary).default([]),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
+export const DeliveryJobCodec = messageCodec(deliveryJob, 'delivery-job.v1', (m) => m.subscription_id, deliveryIdHeader);
 
 export const ERROR_CLASSES = [
   'http_status',
@@ -127,6 +142,7 @@ export const attemptRecord = z.object({
   manual: z.boolean().optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptRecord>;
+export const AttemptRecordCodec = messageCodec(attemptRecord, 'attempt-record.v1', (m) => m.subscription_id, deliveryIdHeader);
 
 /** A delivery whose last attempt failed, on `webhooks.exhausted` (key: subscription id). */
 export const exhaustedDelivery = z.object({
@@ -136,6 +152,46 @@ export const exhaustedDelivery = z.object({
   exhausted_at: isoTimestamp,
 });
 export type ExhaustedDelivery = z.infer<typeof exhaustedDelivery>;
+export const ExhaustedDeliveryCodec = messageCodec(exhaustedDelivery, 'exhausted-delivery.v1', (m) => m.subscription_id, deliveryIdHeader);
+
+/** A record ready for a producer: JSON value, partition key and string headers. */
+export interface EncodedMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** How one message type is written to and read from Kafka. */
+export interface MessageCodec<T> {
+  /** The `odis-schema` header value (null: the message travels without headers). */
+  readonly schemaName: string | null;
+  readonly schema: z.ZodType<T>;
+  encode(message: T): EncodedMessage;
+  decode(bytes: Buffer | string | null | undefined): DecodeResult<T>;
+}
+
+function messageCodec<T>(
+  schema: z.ZodType<T>,
+  schemaName: string | null,
+  key: (message: T) => string,
+  headers: (message: T) => Record<string, string> = () => ({}),
+): MessageCodec<T> {
+  return {
+    schemaName,
+    schema,
+    encode: (message) => ({
+      key: key(message),
+      value: JSON.stringify(message),
+      headers: schemaName === null ? headers(message) : { [KAFKA_HEADERS.schema]: schemaName, ...headers(message) },
+    }),
+    decode: (bytes) => decodeMessage(schema, bytes),
+  };
+}
+
+/** Records of one delivery are keyed by subscription id (one webhook's records stay in order on one partition). */
+function deliveryIdHeader(message: { delivery_id: string }): Record<string, string> {
+  return { [KAFKA_HEADERS.deliveryId]: message.delivery_id };
+}
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 

@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import type { TopicSpec } from '@odis/contracts';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import { createKafka } from './kafka-connection.js';
 import { describeError } from './message.types.js';
 

@@ -1,4 +1,3 @@
-export * from './backoff.js';
 export * from './consumer-runner.js';
 export * from './dead-letter.js';
 export * from './ensure-topics.js';

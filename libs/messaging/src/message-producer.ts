@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { KafkaConnection } from './kafka-connection.js';
 import { classifyFailure, DependencyUnavailableError, PermanentFailureError } from './failure.js';
 import { describeError, type OutboundMessage } from './message.types.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep } from '@odis/config';
 import { describeError, toInboundMessage, type InboundMessage } from './message.types.js';
 
 export interface ReadTopicToEndOptions {

@@ -1,7 +1,8 @@
 import { Global, Inject, Injectable, Optional, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ReadinessRegistry, retryWithBackoff } from '@odis/platform';
+import { retryWithBackoff } from '@odis/config';
+import { ReadinessRegistry } from '@odis/platform';
 import { dataSourceOptions, DEFAULT_DATABASE_SETTINGS, type DatabaseSettings } from './data-source.js';
 
 export const DATABASE_URL = Symbol('DATABASE_URL');

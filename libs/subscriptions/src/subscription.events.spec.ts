@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { applySubscriptionEvent, decideChanges, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
+import { applySubscriptionEvent, decideChanges, disableCauseOf, isExhaustionReason, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
 
 const at = new Date('2026-01-01T00:00:00Z');
 const meta = (version: number) => ({ id: 'wh_1', accountId: 'acct_1', version, at: new Date(at.getTime() + version * 1000) });
@@ -53,7 +53,7 @@ describe('decideChanges', () => {
   it('emits only the changed fields, then status events', () => {
     expect(decideChanges(state, { url: 'https://b.example/h', events: ['call.started'], status: 'disabled' })).toEqual([
       { type: 'updated', data: { url: 'https://b.example/h' } },
-      { type: 'disabled', data: { reason: 'disabled by the account' } },
+      { type: 'disabled', data: { reason: 'disabled by the account', cause: 'owner' } },
     ]);
   });
   it('re-enables a disabled webhook', () => {
@@ -64,5 +64,20 @@ describe('decideChanges', () => {
     expect(decideChanges(state, { secret: { encrypted: 'enc:9', hint: 'wxyz' } })).toEqual([
       { type: 'secret_rotated', data: { secret_encrypted: 'enc:9', secret_hint: 'wxyz' } },
     ]);
+  });
+});
+
+describe('disableCauseOf', () => {
+  it('reads the cause from the data', () => {
+    expect(disableCauseOf({ reason: 'disabled by the account', cause: 'owner' })).toBe('owner');
+    expect(disableCauseOf({ reason: 'anything', cause: 'exhausted', exhaustion: { delivery_id: 'd', failed_attempts: 5, last_error: 'timeout' } })).toBe('exhausted');
+    expect(disableCauseOf({ reason: '5 failed delivery attempts; last error: HTTP 500', cause: 'owner' })).toBe('owner');
+  });
+
+  it('reads events written before the cause was data from their text', () => {
+    expect(disableCauseOf({ reason: '5 failed delivery attempts; last error: HTTP 500' })).toBe('exhausted');
+    expect(disableCauseOf({ reason: 'disabled by the account' })).toBe('owner');
+    expect(isExhaustionReason('5 failed delivery attempts; last error: timeout')).toBe(true);
+    expect(isExhaustionReason(null)).toBe(false);
   });
 });

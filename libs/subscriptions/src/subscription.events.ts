@@ -11,11 +11,48 @@ export type SubscriptionEvent =
    * stream never needs a key older than the one of its last secret event.
    */
   | { type: 'secret_reencrypted'; data: { secret_encrypted: string } }
-  | { type: 'disabled'; data: { reason: string } }
+  | { type: 'disabled'; data: DisabledEventData }
   | { type: 'enabled'; data: Record<string, never> }
   | { type: 'deleted'; data: Record<string, never> };
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
+
+/** Who disabled a webhook: its owner (API, dashboard) or the notifier after a delivery exhausted its attempts. */
+export type DisableCause = 'owner' | 'exhausted';
+
+/**
+ * The data of a `disabled` event: the text shown to people (`reason`) and, as data, its cause and,
+ * after an exhaustion, the attempt summary. Events written before `cause` existed have the text only:
+ * read them with {@link disableCauseOf}.
+ */
+export interface DisabledEventData {
+  reason: string;
+  cause?: DisableCause;
+  exhaustion?: {
+    delivery_id: string;
+    /** Failed attempts of the exhausted delivery (5 with the seed's schedule). */
+    failed_attempts: number;
+    /** `HTTP 500`, `timeout`, … */
+    last_error: string;
+  };
+}
+
+/** The owner's disable (PATCH status=disabled). */
+export const OWNER_DISABLE: DisabledEventData = { reason: 'disabled by the account', cause: 'owner' };
+
+/** The cause of a `disabled` event: its `cause`, or for an event older than that field, read from its text. */
+export function disableCauseOf(data: DisabledEventData): DisableCause {
+  if (data.cause) return data.cause;
+  return isExhaustionReason(data.reason) ? 'exhausted' : 'owner';
+}
+
+/**
+ * True for the text the notifier wrote before causes were data ("5 failed delivery attempts; last
+ * error: …"). Only for reading old `disabled` events; new ones carry `cause`.
+ */
+export function isExhaustionReason(reason: string | null | undefined): boolean {
+  return !!reason && /^\d+ failed delivery attempts\b/.test(reason);
+}
 
 export interface SubscriptionState {
   id: string;
@@ -112,7 +149,7 @@ export function decideChanges(state: SubscriptionState, changes: SubscriptionCha
   if (changes.description !== undefined && changes.description !== state.description) updated.description = changes.description;
   if (Object.keys(updated).length) events.push({ type: 'updated', data: updated });
   if (changes.secret) events.push({ type: 'secret_rotated', data: { secret_encrypted: changes.secret.encrypted, secret_hint: changes.secret.hint } });
-  if (changes.status === 'disabled' && state.status !== 'disabled') events.push({ type: 'disabled', data: { reason: 'disabled by the account' } });
+  if (changes.status === 'disabled' && state.status !== 'disabled') events.push({ type: 'disabled', data: { ...OWNER_DISABLE } });
   if (changes.status === 'active' && state.status !== 'active') events.push({ type: 'enabled', data: {} });
   return events;
 }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { newId, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
+import { newId, SubscriptionSnapshotCodec, TOPICS, type SubscriptionSnapshot } from '@odis/contracts';
 import { SubscriptionEntity, SubscriptionEventEntity } from '@odis/persistence';
 import { VersionConflictError, SubscriptionNotFoundError, WebhookLimitError } from './errors.js';
-import { applySubscriptionEvent, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
+import { applySubscriptionEvent, disableCauseOf, type DisabledEventData, type DisableCause, type SubscriptionEvent, type SubscriptionState } from './subscription.events.js';
 
 export const OUTBOX_CHANNEL = 'odis_outbox';
 
@@ -16,7 +16,8 @@ export interface StoredSubscriptionEvent {
 }
 
 export type DisableResult =
-  | { status: 'disabled' | 'already_disabled'; version: number; disabledEventVersion: number; state: SubscriptionState }
+  /** `cause`: who disabled it, from the (last) `disabled` event's data. */
+  | { status: 'disabled' | 'already_disabled'; version: number; disabledEventVersion: number; cause: DisableCause; state: SubscriptionState }
   | { status: 'not_found' }
   | { status: 'reenabled_since'; version: number; state: SubscriptionState };
 
@@ -115,19 +116,20 @@ export class SubscriptionStore {
    * reports the version of the `disabled` event that disabled it. When the webhook was re-enabled
    * after `exhaustedAt`, the stale exhaustion is ignored.
    */
-  async disable(accountId: string, id: string, reason: string, actor: string): Promise<DisableResult> {
+  async disable(accountId: string, id: string, disabled: DisabledEventData, actor: string): Promise<DisableResult> {
     try {
       const { state, events } = await this.change(
         accountId,
         id,
-        (s) => (s.status === 'disabled' ? [] : [{ type: 'disabled', data: { reason } }]),
+        (s) => (s.status === 'disabled' ? [] : [{ type: 'disabled', data: disabled }]),
         { actor },
       );
       if (events.length === 0) {
-        const last = await this.lastEventOf(id, 'disabled');
-        return { status: 'already_disabled', version: state.version, disabledEventVersion: last ?? state.version, state };
+        const last = await this.lastDisabledEvent(id);
+        const cause = disableCauseOf(last?.data ?? { reason: state.disabledReason ?? '' });
+        return { status: 'already_disabled', version: state.version, disabledEventVersion: last?.version ?? state.version, cause, state };
       }
-      return { status: 'disabled', version: state.version, disabledEventVersion: state.version, state };
+      return { status: 'disabled', version: state.version, disabledEventVersion: state.version, cause: disableCauseOf(disabled), state };
     } catch (err) {
       if (err instanceof SubscriptionNotFoundError) return { status: 'not_found' };
       throw err;
@@ -135,14 +137,14 @@ export class SubscriptionStore {
   }
 
   /** Like `disable`, but first checks that the webhook was not re-enabled after the exhaustion. */
-  async disableAfterExhaustion(accountId: string, id: string, reason: string, exhaustedAt: Date): Promise<DisableResult> {
+  async disableAfterExhaustion(accountId: string, id: string, disabled: DisabledEventData, exhaustedAt: Date): Promise<DisableResult> {
     const current = await this.get(accountId, id);
     if (!current) return { status: 'not_found' };
     if (current.status === 'active') {
       const enabledAt = await this.lastEventTime(id, 'enabled');
       if (enabledAt && enabledAt > exhaustedAt) return { status: 'reenabled_since', version: current.version, state: current };
     }
-    return this.disable(accountId, id, reason, 'system:notifier');
+    return this.disable(accountId, id, disabled, 'system:notifier');
   }
 
   /**
@@ -219,12 +221,12 @@ export class SubscriptionStore {
     return row && !row.deletedAt ? fromRow(row) : null;
   }
 
-  private async lastEventOf(id: string, type: string): Promise<number | null> {
-    const rows: { version: number | null }[] = await this.dataSource.query(
-      'SELECT max(version) AS version FROM subscription_events WHERE subscription_id = $1 AND type = $2',
-      [id, type],
+  private async lastDisabledEvent(id: string): Promise<{ version: number; data: DisabledEventData } | null> {
+    const rows: { version: number; data: DisabledEventData }[] = await this.dataSource.query(
+      "SELECT version, data FROM subscription_events WHERE subscription_id = $1 AND type = 'disabled' ORDER BY version DESC LIMIT 1",
+      [id],
     );
-    return rows[0]?.version ?? null;
+    return rows[0] ?? null;
   }
 
   private async lastEventTime(id: string, type: string): Promise<Date | null> {
@@ -251,8 +253,8 @@ export class SubscriptionStore {
   }
 
   private async writeOutbox(em: EntityManager, state: SubscriptionState): Promise<void> {
-    const payload = state.deletedAt ? null : JSON.stringify(toSnapshot(state));
-    await em.query('INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)', [TOPICS.subscriptions, state.id, payload]);
+    const message = state.deletedAt ? SubscriptionSnapshotCodec.tombstone(state.id) : SubscriptionSnapshotCodec.encode(toSnapshot(state));
+    await em.query('INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)', [TOPICS.subscriptions, message.key, message.value]);
     await em.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
   }
 }

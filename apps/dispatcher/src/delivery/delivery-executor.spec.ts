@@ -7,7 +7,7 @@ import { job, route } from '../testing/fixtures.js';
 import { DeliveryAttempter } from './delivery-attempter.js';
 import { DeliveryExecutor } from './delivery-executor.js';
 import { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
-import { RetryRouter } from './retry-router.js';
+import { AttemptFollowUp } from './attempt-follow-up.js';
 import type { HttpOutcome, WebhookHttpClient } from './webhook-http-client.js';
 
 const NOW = Date.parse('2024-01-15T10:31:00Z');
@@ -31,7 +31,7 @@ function setup(reply: (url: string) => HttpOutcome | Promise<HttpOutcome> = () =
   const executor = new DeliveryExecutor({
     attempter: new DeliveryAttempter(client, undefined, () => NOW),
     limiter,
-    router: new RetryRouter(RetrySchedule.parse('0,1s,2s')),
+    followUp: new AttemptFollowUp(RetrySchedule.parse('0,1s,2s')),
     sink,
     table,
     decrypt: (sealed, context) => `plain(${sealed},${context})`,

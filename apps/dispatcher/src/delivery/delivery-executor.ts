@@ -1,6 +1,8 @@
 import {
+  AttemptRecordCodec,
+  DeliveryJobCodec,
   EVENT_TYPES,
-  KAFKA_HEADERS,
+  ExhaustedDeliveryCodec,
   TOPICS,
   type DeliveryJob,
   type EventType,
@@ -11,7 +13,7 @@ import type { RoutingTable } from '../routing/routing-table.js';
 import { buildAttemptRecord, buildSkippedRecord, summaryOf } from './attempt-records.js';
 import type { AttemptResult, DeliveryAttempter } from './delivery-attempter.js';
 import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
-import type { RetryRouter } from './retry-router.js';
+import type { AttemptFollowUp } from './attempt-follow-up.js';
 
 /** The producer part the executor needs (MessageProducer has it). */
 export interface RecordSink {
@@ -41,7 +43,7 @@ export interface DispatchCounters {
 export interface DeliveryExecutorDeps {
   attempter: DeliveryAttempter;
   limiter: EndpointConcurrencyLimiter;
-  router: RetryRouter;
+  followUp: AttemptFollowUp;
   sink: RecordSink;
   table: RoutingTable;
   /** Decrypts a job's own secret (subscription not in the table yet). */
@@ -53,9 +55,6 @@ export interface DeliveryExecutorDeps {
   unknownSubscriptionGraceMs?: number;
 }
 
-const SCHEMA_ATTEMPT = 'attempt-record.v1';
-const SCHEMA_JOB = 'delivery-job.v1';
-const SCHEMA_EXHAUSTED = 'exhausted-delivery.v1';
 const EVENT_SET = new Set<string>(EVENT_TYPES);
 
 /**
@@ -133,36 +132,27 @@ export class DeliveryExecutor {
   async recordSkip(job: DeliveryJob, reason: string): Promise<void> {
     this.counters.skipped++;
     const record = buildSkippedRecord(job, reason, this.now());
-    await this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+    await this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
   }
 
   private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<void> {
     this.counters.attempts++;
     const finishedAt = this.now();
     const summary = summaryOf(job, result, result.attemptedAtMs);
-    const decision = this.deps.router.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
+    const decision = this.deps.followUp.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
-    const attemptSend = this.sendDurably(TOPICS.attempts, [this.message(job, SCHEMA_ATTEMPT, record)]);
+    const attemptSend = this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
     if (decision.kind === 'retry') {
       this.counters.retried++;
-      await Promise.all([attemptSend, this.sendDurably(decision.topic, [this.message(job, SCHEMA_JOB, decision.job)])]);
+      await Promise.all([attemptSend, this.sendDurably(decision.topic, [DeliveryJobCodec.encode(decision.job)])]);
     } else if (decision.kind === 'exhausted') {
       this.counters.exhausted++;
-      await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [this.message(job, SCHEMA_EXHAUSTED, decision.message)])]);
+      await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [ExhaustedDeliveryCodec.encode(decision.message)])]);
     } else {
       await attemptSend;
     }
-  }
-
-  /** A record keyed by subscription id (so one webhook's records stay in order on one partition). */
-  message(job: Pick<DeliveryJob, 'subscription_id' | 'delivery_id'>, schema: string, value: unknown): OutboundMessage {
-    return {
-      key: job.subscription_id,
-      value: JSON.stringify(value),
-      headers: { [KAFKA_HEADERS.schema]: schema, [KAFKA_HEADERS.deliveryId]: job.delivery_id },
-    };
   }
 
   private jobSecret(job: DeliveryJob): string {

@@ -9,7 +9,7 @@ import { DeliveryExecutor } from './delivery-executor.js';
 import { DurableSender } from './durable-sender.js';
 import { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
 import { GotWebhookClient } from './got-webhook-client.js';
-import { RetryRouter } from './retry-router.js';
+import { AttemptFollowUp } from './attempt-follow-up.js';
 import { WEBHOOK_HTTP_CLIENT } from './tokens.js';
 import type { WebhookHttpClient } from './webhook-http-client.js';
 
@@ -40,19 +40,19 @@ import type { WebhookHttpClient } from './webhook-http-client.js';
       useFactory: (config: DispatcherConfig) => new EndpointConcurrencyLimiter(config.DISPATCH_PER_ENDPOINT_CONCURRENCY),
     },
     {
-      provide: RetryRouter,
+      provide: AttemptFollowUp,
       inject: [DISPATCHER_CONFIG],
-      useFactory: (config: DispatcherConfig) => new RetryRouter(config.WEBHOOK_RETRY_SCHEDULE),
+      useFactory: (config: DispatcherConfig) => new AttemptFollowUp(config.WEBHOOK_RETRY_SCHEDULE),
     },
     DurableSender,
     {
       provide: DeliveryExecutor,
-      inject: [DeliveryAttempter, EndpointConcurrencyLimiter, RetryRouter, DurableSender, RoutingTable, SecretBox],
-      useFactory: (attempter: DeliveryAttempter, limiter: EndpointConcurrencyLimiter, router: RetryRouter, sender: DurableSender, table: RoutingTable, box: SecretBox) =>
+      inject: [DeliveryAttempter, EndpointConcurrencyLimiter, AttemptFollowUp, DurableSender, RoutingTable, SecretBox],
+      useFactory: (attempter: DeliveryAttempter, limiter: EndpointConcurrencyLimiter, followUp: AttemptFollowUp, sender: DurableSender, table: RoutingTable, box: SecretBox) =>
         new DeliveryExecutor({
           attempter,
           limiter,
-          router,
+          followUp,
           table,
           sink: sender,
           sendDurably: (topic, messages) => sender.send(topic, messages),

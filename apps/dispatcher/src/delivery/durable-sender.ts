@@ -1,6 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { classifyFailure, MessageProducer, type OutboundMessage } from '@odis/messaging';
-import { retryWithBackoff } from '@odis/platform';
+import { retryWithBackoff } from '@odis/config';
 
 /**
  * Produces records that must not be lost (attempt outcomes, retries, hand-offs): a failed send is

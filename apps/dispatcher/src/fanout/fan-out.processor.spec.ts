@@ -5,7 +5,7 @@ import type { InboundMessage, OutboundMessage } from '@odis/messaging';
 import { DeliveryAttempter } from '../delivery/delivery-attempter.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
-import { RetryRouter } from '../delivery/retry-router.js';
+import { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import type { HttpOutcome, WebhookHttpClient } from '../delivery/webhook-http-client.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import { route, validatedEvent } from '../testing/fixtures.js';
@@ -32,7 +32,7 @@ function setup(perEndpoint = 2, handoffAfterMs = 0) {
   const executor = new DeliveryExecutor({
     attempter: new DeliveryAttempter(client),
     limiter,
-    router: new RetryRouter(RetrySchedule.default()),
+    followUp: new AttemptFollowUp(RetrySchedule.default()),
     sink: { send },
     table,
     decrypt: () => 'x',

@@ -1,4 +1,4 @@
-import { checkWebhookBodySize, decodeMessage, TOPICS, validatedEventMessage, type DeliveryJob } from '@odis/contracts';
+import { checkWebhookBodySize, DeliveryJobCodec, TOPICS, ValidatedEventCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome, type OutboundMessage } from '@odis/messaging';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import type { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
@@ -56,7 +56,7 @@ export class FanOutProcessor {
   }
 
   async process(message: InboundMessage): Promise<MessageOutcome> {
-    const decoded = decodeMessage(validatedEventMessage, message.value);
+    const decoded = ValidatedEventCodec.decode(message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable validated event: ${decoded.reason}`);
     const event = decoded.value;
     this.counters.events++;
@@ -102,6 +102,6 @@ export class FanOutProcessor {
   }
 
   private handoffMessage(job: DeliveryJob): OutboundMessage {
-    return this.deps.executor.message(job, 'delivery-job.v1', job);
+    return DeliveryJobCodec.encode(job);
   }
 }

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { SecretBox, TOPICS } from '@odis/contracts';
 import type { Admin } from 'kafkajs';
 import { KafkaConnection, readTopicToEnd, type TopicReader } from '@odis/messaging';
-import { ReadinessRegistry, retryWithBackoff } from '@odis/platform';
+import { retryWithBackoff } from '@odis/config';
+import { ReadinessRegistry } from '@odis/platform';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
 import { ChangelogFollowerMonitor } from './changelog-follower.monitor.js';
 import { RoutingTable } from './routing-table.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EVENT_TOPICS, KAFKA_HEADERS, type EventType, type ValidatedEventMessage } from '@odis/contracts';
+import { EVENT_TOPICS, ValidatedEventCodec, type EventType, type ValidatedEventMessage } from '@odis/contracts';
 import { MessageProducer } from '@odis/messaging';
 
 /** Publishes a validated event to `events.<type>` (key: account id); resolves once Kafka acknowledged it (acks = all). */
@@ -9,15 +9,7 @@ export class ValidatedEventPublisher {
 
   async publish(event: ValidatedEventMessage): Promise<string> {
     const topic = EVENT_TOPICS[event.event as EventType];
-    await this.producer.sendOne(topic, {
-      key: event.account_id,
-      value: JSON.stringify(event),
-      headers: {
-        [KAFKA_HEADERS.schema]: 'validated-event.v1',
-        [KAFKA_HEADERS.eventType]: event.event,
-        [KAFKA_HEADERS.eventId]: event.event_id,
-      },
-    });
+    await this.producer.sendOne(topic, ValidatedEventCodec.encode(event));
     return topic;
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
-import type { BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '@odis/config';
 import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions, type RunnerHealth } from '../consumer-runner.js';
 import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer } from '../message-producer.js';

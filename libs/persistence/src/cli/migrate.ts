@@ -1,5 +1,4 @@
-import { ConfigError } from '@odis/config';
-import { retryWithBackoff } from '@odis/platform';
+import { ConfigError, retryWithBackoff } from '@odis/config';
 import { databaseSettingsFrom, runMigrations } from '../data-source.js';
 import { migrateSettings } from './migrate.settings.js';
 

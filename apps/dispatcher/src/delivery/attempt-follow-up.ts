@@ -1,19 +1,20 @@
 import type { RetrySchedule } from '@odis/config';
-import { retryTierTopic, type AttemptSummary, type DeliveryJob, type ExhaustedDelivery, type RetryTierTopic } from '@odis/contracts';
+import type { AttemptSummary, DeliveryJob, ExhaustedDelivery, RetryTierTopic } from '@odis/contracts';
 
-export type RetryDecision =
+export type FollowUp =
   | { kind: 'none'; reason: 'succeeded' | 'skipped' | 'manual' }
   | { kind: 'retry'; topic: RetryTierTopic; job: DeliveryJob; dueAt: number }
   | { kind: 'exhausted'; message: ExhaustedDelivery };
 
 /**
- * Where a delivery goes after an attempt: nowhere once it succeeded (or was skipped); a failed
- * attempt n < maxAttempts becomes attempt n+1 on tier topic `webhooks.retry.<n+1>`, due
- * `schedule.nextDueAt(n, failedAt)`, with this attempt appended to `previous_attempts`; a failed
- * last attempt becomes an ExhaustedDelivery (the notifier then disables the webhook). A manual
- * redelivery is a single attempt: it is recorded but neither retried nor counted towards disabling.
+ * The record that follows an attempt, built from the one retry policy ({@link RetrySchedule.afterAttempt}):
+ * nothing once it succeeded (or was skipped); a failed attempt n < maxAttempts becomes the job of
+ * attempt n+1 on its tier topic, due as the schedule says, with this attempt appended to
+ * `previous_attempts`; a failed last attempt becomes an ExhaustedDelivery (the notifier then
+ * disables the webhook). A manual redelivery is a single attempt: it is recorded but neither
+ * retried nor counted towards disabling.
  */
-export class RetryRouter {
+export class AttemptFollowUp {
   constructor(private readonly schedule: RetrySchedule) {}
 
   get maxAttempts(): number {
@@ -25,13 +26,13 @@ export class RetryRouter {
     summary: AttemptSummary,
     failedAtMs: number,
     current: { url: string; secretEncrypted: string } = { url: job.url, secretEncrypted: job.secret_encrypted },
-  ): RetryDecision {
+  ): FollowUp {
     if (summary.outcome === 'succeeded') return { kind: 'none', reason: 'succeeded' };
     if (summary.outcome === 'skipped') return { kind: 'none', reason: 'skipped' };
     if (job.manual) return { kind: 'none', reason: 'manual' };
     const attempts = [...(job.previous_attempts ?? []), summary];
-    const dueAt = job.attempt < this.schedule.maxAttempts ? this.schedule.nextDueAt(job.attempt, failedAtMs) : null;
-    if (dueAt === null) {
+    const next = this.schedule.afterAttempt(job.attempt, failedAtMs);
+    if (next.kind === 'exhausted') {
       return {
         kind: 'exhausted',
         message: {
@@ -47,17 +48,16 @@ export class RetryRouter {
         },
       };
     }
-    const next = job.attempt + 1;
     return {
       kind: 'retry',
-      topic: retryTierTopic(next),
-      dueAt,
+      topic: next.tier.topic,
+      dueAt: next.dueAt,
       job: {
         ...job,
         url: current.url,
         secret_encrypted: current.secretEncrypted,
-        attempt: next,
-        due_at: dueAt,
+        attempt: next.tier.attempt,
+        due_at: next.dueAt,
         previous_attempts: attempts,
       },
     };

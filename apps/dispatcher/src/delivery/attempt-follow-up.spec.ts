@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { RetrySchedule } from '@odis/config';
 import { deliveryJob, exhaustedDelivery, type AttemptSummary } from '@odis/contracts';
 import { job } from '../testing/fixtures.js';
-import { RetryRouter } from './retry-router.js';
+import { AttemptFollowUp } from './attempt-follow-up.js';
 
 const failedAt = Date.parse('2024-01-15T10:30:00Z');
 const summary = (attempt: number, outcome: AttemptSummary['outcome'] = 'failed'): AttemptSummary => ({
@@ -15,8 +15,8 @@ const summary = (attempt: number, outcome: AttemptSummary['outcome'] = 'failed')
   duration_ms: 10,
 });
 
-describe('RetryRouter with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
-  const router = new RetryRouter(RetrySchedule.default());
+describe('AttemptFollowUp with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
+  const router = new AttemptFollowUp(RetrySchedule.default());
 
   it('nothing follows a success or a skip', () => {
     expect(router.decide(job(), summary(1, 'succeeded'), failedAt)).toEqual({ kind: 'none', reason: 'succeeded' });
@@ -55,7 +55,7 @@ describe('RetryRouter with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
   });
 
   it('an attempt beyond a shortened schedule is exhausted', () => {
-    const short = new RetryRouter(RetrySchedule.parse('0,1s'));
+    const short = new AttemptFollowUp(RetrySchedule.parse('0,1s'));
     expect(short.maxAttempts).toBe(2);
     expect(short.decide(job({ attempt: 4 }), summary(4), failedAt).kind).toBe('exhausted');
     expect(short.decide(job({ attempt: 1 }), summary(1), failedAt)).toMatchObject({ kind: 'retry', dueAt: failedAt + 1000, topic: 'webhooks.retry.2' });
