@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import { RetrySchedule } from '@odis/config';
 import { DeliveryJobCodec, TOPICS, type DeliveryJob } from '@odis/contracts';
 import { ConsumerRunner, KafkaConnection, Outcome } from '@odis/messaging';
+import { deliveryJobFixture } from '@odis/testing';
 import type { BenchStack } from './stack.js';
 import { ms, printTable, summarize } from './stats.js';
 
@@ -128,21 +129,17 @@ export async function schedulerBenchmark(stack: BenchStack, options: SchedulerBe
     for (let i = 0; i < options.deliveries; i++) {
       const tier = schedule.tiers[i % schedule.tiers.length]!;
       const id = `${tag}-${i}`;
-      const job: DeliveryJob = {
-        v: 1,
+      const job = deliveryJobFixture({
         delivery_id: `dlv_bench_${id}`,
         event_id: `evt_bench_${id}`,
-        event_type: 'call.started',
         account_id: 'acct_bench',
         subscription_id: `wh_bench_${i % 500}`,
         url: 'https://clinic.example.com/hook',
         secret_encrypted: 'v1.bench',
         body: '{"event":"call.started","timestamp":"2024-01-15T10:30:00Z","data":{"call_id":"call_abc123"}}',
         attempt: tier.attempt,
-        due_at: 0,
         created_at: new Date().toISOString(),
-        previous_attempts: [],
-      };
+      });
       (perTier.get(tier.attempt) ?? perTier.set(tier.attempt, []).get(tier.attempt)!).push(job);
     }
     const parkStart = Date.now();

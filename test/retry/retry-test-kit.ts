@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Producer } from 'kafkajs';
+import { deliveryJobFixture } from '@odis/testing';
 import { Logger } from '@nestjs/common';
 import { topicSpecs, type DeliveryJob, type TopicSpec } from '@odis/contracts';
 import { ConsumerRunner, ensureTopics, KafkaConnection, Outcome, type InboundMessage } from '@odis/messaging';
@@ -76,20 +77,17 @@ export async function rawProducer(conn: KafkaConnection): Promise<Producer> {
 
 export function makeJob(overrides: Partial<DeliveryJob> & Pick<DeliveryJob, 'attempt' | 'due_at'>): DeliveryJob {
   const id = randomBytes(6).toString('hex');
-  return {
-    v: 1,
+  return deliveryJobFixture({
     delivery_id: `dlv_${id}`,
     event_id: `evt_${id}`,
-    event_type: 'call.started',
     account_id: 'acct_it',
     subscription_id: `wh_${id}`,
     url: 'https://clinic.example.com/hook',
     secret_encrypted: 'v1.test',
     body: JSON.stringify({ event: 'call.started', timestamp: '2024-01-15T10:30:00Z', data: { call_id: `call_${id}` } }),
-    previous_attempts: [],
     created_at: new Date().toISOString(),
     ...overrides,
-  };
+  });
 }
 
 export interface Arrival {

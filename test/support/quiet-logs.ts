@@ -1,8 +1,8 @@
 /**
  * Routes every Nest Logger line of the test process (apps in-process, ConsumerRunner, kafkajs via
  * KafkaConnection) into a buffer that test/support/quiet-environment.ts prints only for a failing
- * test. Apps that pass a log-level list keep this logger (Nest only sets levels then); all levels are
- * kept in the buffer, so a failure shows everything.
+ * test. Apps that pass a log-level list keep this logger (Nest only sets levels then), and so do
+ * testing modules (which would install their own); all levels are kept, so a failure shows everything.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 
@@ -31,3 +31,8 @@ const buffering: LoggerService = {
 };
 
 Logger.overrideLogger(buffering);
+// @nestjs/testing's compile() installs its own console logger (errors only): keep buffering instead.
+// Level lists and `false` (logging off) still apply.
+const override = Logger.overrideLogger.bind(Logger);
+Logger.overrideLogger = (logger: LoggerService | Parameters<typeof Logger.overrideLogger>[0]) =>
+  override(typeof logger === 'object' && logger !== null && !Array.isArray(logger) ? buffering : logger);

@@ -2,27 +2,14 @@ import { describe, expect, it, beforeEach } from '@jest/globals';
 import { RetrySchedule } from '@odis/config';
 import type { DeliveryJob } from '@odis/contracts';
 import type { InboundMessage } from '@odis/messaging';
+import { deliveryJobFixture } from '@odis/testing';
 import { RetryHandler, type DeliveryPublisher } from './retry.handler.js';
 
 const MINUTE = 60_000;
 const failedAt = Date.parse('2024-01-15T10:30:00Z');
 
 function job(attempt: number, dueAt: number): DeliveryJob {
-  return {
-    v: 1,
-    delivery_id: 'dlv_1',
-    event_id: 'evt_1',
-    event_type: 'call.started',
-    account_id: 'acct_1',
-    subscription_id: 'wh_1',
-    url: 'https://clinic.example.com/hook',
-    secret_encrypted: 'v1.x',
-    body: '{"event":"call.started"}',
-    attempt,
-    due_at: dueAt,
-    created_at: '2024-01-15T10:29:59.000Z',
-    previous_attempts: [],
-  };
+  return deliveryJobFixture({ attempt, due_at: dueAt, url: 'https://clinic.example.com/hook', secret_encrypted: 'v1.x', created_at: '2024-01-15T10:29:59.000Z' });
 }
 
 function record(topic: string, value: unknown, timestamp = failedAt + 5): InboundMessage {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RetrySchedule } from '@odis/config';
 import { deliveryJob, exhaustedDelivery, type AttemptSummary } from '@odis/contracts';
-import { job } from '../testing/fixtures.js';
+import { deliveryJobFixture as job } from '@odis/testing';
 import { AttemptFollowUp } from './attempt-follow-up.js';
 
 const failedAt = Date.parse('2024-01-15T10:30:00Z');

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { SEED_EXAMPLES, serializeWebhookPayload, standardWebhookSecret } from '@odis/contracts';
 import { verifyOdisSignature, verifyStandardWebhook } from '@odis/receiver-kit';
-import { job } from '../testing/fixtures.js';
+import { deliveryJobFixture as job } from '@odis/testing';
 import { DeliveryAttempter, USER_AGENT } from './delivery-attempter.js';
 import type { HttpOutcome, WebhookHttpClient } from './webhook-http-client.js';
 

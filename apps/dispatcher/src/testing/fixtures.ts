@@ -1,4 +1,4 @@
-import { SecretBox, type DeliveryJob, type EventType, type SubscriptionSnapshot, type ValidatedEventMessage, SEED_EXAMPLES } from '@odis/contracts';
+import { SecretBox, type EventType, type SubscriptionSnapshot, type ValidatedEventMessage, SEED_EXAMPLES } from '@odis/contracts';
 import type { Route } from '../routing/route.js';
 import { EVENT_BIT } from '../routing/route.js';
 
@@ -49,25 +49,6 @@ export function validatedEvent(type: EventType = 'call.started', overrides: Part
     timestamp: sample.timestamp,
     data: sample.data as Record<string, unknown>,
     received_at: '2024-01-15T10:30:01Z',
-    ...overrides,
-  };
-}
-
-export function job(overrides: Partial<DeliveryJob> = {}): DeliveryJob {
-  return {
-    v: 1,
-    delivery_id: 'dlv_1',
-    event_id: 'evt_1',
-    event_type: 'call.started',
-    account_id: 'acct_1',
-    subscription_id: 'wh_1',
-    url: 'https://hooks.example.com/odis',
-    secret_encrypted: 'enc:v1:x',
-    body: '{"event":"call.started"}',
-    attempt: 1,
-    due_at: 0,
-    created_at: '2024-01-15T10:30:01.000Z',
-    previous_attempts: [],
     ...overrides,
   };
 }
