@@ -2,16 +2,22 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
 import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './retry-scheduler.config.js';
-import { RetrySchedulerService } from './retry-scheduler.service.js';
+import { retryHandlerProvider, RetrySchedulerService, tierConsumer } from './retry-scheduler.service.js';
+import { RetryPlanner } from './retry-planner.js';
 
 /** The retry-scheduler: Kafka only (no database), scales by the partitions of the tier topics. */
 @Module({})
 export class RetrySchedulerModule {
   static forRoot(config: RetrySchedulerConfig): DynamicModule {
+    const planner = new RetryPlanner(config.WEBHOOK_RETRY_SCHEDULE);
     return {
       module: RetrySchedulerModule,
-      imports: [HealthModule.forRoot('retry-scheduler'), MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS })],
-      providers: [{ provide: RETRY_SCHEDULER_CONFIG, useValue: config }, RetrySchedulerService],
+      imports: [
+        HealthModule.forRoot('retry-scheduler'),
+        MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS }),
+        tierConsumer(config, planner),
+      ],
+      providers: [{ provide: RETRY_SCHEDULER_CONFIG, useValue: config }, { provide: RetryPlanner, useValue: planner }, retryHandlerProvider, RetrySchedulerService],
     };
   }
 }
