@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { DatabaseConnector, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory } from '@odis/subscriptions';
-import { KafkaRunnerTransport } from '@odis/messaging';
+import { consumerToken, type ConsumerRunner } from '@odis/messaging';
 import { SubscriptionApiModule } from '../../apps/subscription-api/src/app.module.js';
 import { loadSubscriptionApiConfig } from '../../apps/subscription-api/src/config.js';
 import { configureHttp } from '../../apps/subscription-api/src/http-setup.js';
@@ -33,17 +33,15 @@ export async function startSubscriptionApi(env: Record<string, string> = {}, opt
     PORT: '0',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [SubscriptionApiModule.forRoot(config)] })
+  const withConsumer = env.WITH_ATTEMPT_CONSUMER === 'true';
+  const moduleRef = await Test.createTestingModule({ imports: [SubscriptionApiModule.forRoot(config, { attemptLogConsumer: withConsumer })] })
     .overrideProvider(DNS_RESOLVER)
     .useValue(options.resolver)
     .compile();
   const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false });
   configureHttp(app, config);
-  if (env.WITH_ATTEMPT_CONSUMER === 'true') {
-    app.connectMicroservice({ strategy: new KafkaRunnerTransport({ clientId: 'subscription-api-test', brokers: config.KAFKA_BROKERS }) }, { inheritAppConfig: true });
-    await app.startAllMicroservices();
-  }
   await app.listen(0, '127.0.0.1');
+  if (withConsumer) await app.get<ConsumerRunner>(consumerToken('attempt-log-consumer')).start(); // joined its group
   await app.get(DatabaseConnector).connect();
   return app;
 }

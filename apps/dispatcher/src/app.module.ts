@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './config/dispatcher.config.js';
-import { DispatchConsumersService } from './consumers/dispatch-consumers.service.js';
+import { deliveryJobHandlerProvider, dispatchConsumers, DispatchConsumersService, FanOutHandler } from './consumers/dispatch-consumers.service.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { FanOutModule } from './fanout/fanout.module.js';
 import { RoutingController } from './http/routing.controller.js';
@@ -33,9 +33,10 @@ export class DispatcherModule {
         RoutingModule,
         DeliveryModule,
         FanOutModule,
+        ...dispatchConsumers(config),
       ],
       controllers: [StatsController, RoutingController],
-      providers: [DispatchConsumersService],
+      providers: [DispatchConsumersService, FanOutHandler, deliveryJobHandlerProvider],
     };
   }
 }

@@ -6,7 +6,7 @@ import { EventsController } from './http/events.controller.js';
 import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
 import { StatsController } from './http/stats.controller.js';
 import { IngestStats } from './ingest/ingest-stats.js';
-import { RawEventsConsumer } from './ingest/raw-events.consumer.js';
+import { rawEventHandlerProvider, rawEventsConsumer } from './ingest/raw-events.consumer.js';
 import { ValidatedEventPublisher } from './ingest/validated-event.publisher.js';
 import { EventValidator } from './validation/event-validator.js';
 
@@ -28,7 +28,7 @@ class IngestCoreModule {
 }
 
 /** `telephony.events.raw` consumer. */
-@Module({ providers: [RawEventsConsumer] })
+@Module({ providers: [rawEventHandlerProvider] })
 class RawEventsModule {}
 
 /** `POST /v1/events`, `/stats`, `/metrics`. */
@@ -49,6 +49,7 @@ export class EventIngestModule {
         IngestCoreModule.forRoot(config),
         HealthModule.forRoot('event-ingest'),
         MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        rawEventsConsumer(config),
         RawEventsModule,
         IngestHttpModule,
       ],

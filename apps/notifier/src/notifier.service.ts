@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
-import { ConsumerRunner, KafkaConnection, MessageProducer, runnerReadiness } from '@odis/messaging';
+import { ConsumerModule, consumerToken, startAfter, type ConsumerRunner } from '@odis/messaging';
 import { DatabaseConnector } from '@odis/persistence';
-import { ReadinessRegistry } from '@odis/platform';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail } from './disabled-webhook-email.js';
 import { ExhaustedHandler } from './exhausted.handler.js';
@@ -11,30 +10,32 @@ import { NotificationSender } from './notification-sender.js';
 import { NOTIFIER_CONFIG, type NotifierConfig } from './notifier.config.js';
 import { SmtpMailTransport } from './smtp.transport.js';
 
+const NAME = 'exhausted-consumer';
+
 /**
- * The notifier's two loops: the consumer of `webhooks.exhausted` (disable + record the email owed,
- * then commit) and the sender of the notification log (SMTP, retried with backoff). Both start once
- * the database is connected.
+ * The notifier's two loops: the consumer of `webhooks.exhausted` (above) and the sender of the
+ * notification log (SMTP, retried with backoff). Both start once the database is connected.
  */
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Notifier');
-  readonly runner: ConsumerRunner;
   readonly sender: NotificationSender;
   readonly handler: ExhaustedHandler;
+  /** Resolves once the database is connected and the sender runs (the consumer's start gate). */
+  readonly running: Promise<void>;
+  private markRunning!: () => void;
   private readonly transport: SmtpMailTransport;
   private stopping = false;
 
   constructor(
     @Inject(NOTIFIER_CONFIG) config: NotifierConfig,
-    connection: KafkaConnection,
-    producer: MessageProducer,
     store: SubscriptionStore,
     accounts: AccountDirectory,
     @Inject(NOTIFICATION_LOG) notifications: NotificationLogRepository,
     private readonly database: DatabaseConnector,
-    readiness: ReadinessRegistry,
+    @Inject(consumerToken(NAME)) readonly runner: ConsumerRunner,
   ) {
+    this.running = new Promise((resolve) => (this.markRunning = resolve));
     this.transport = new SmtpMailTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS });
     this.sender = new NotificationSender(notifications, this.transport, {
       from: config.MAIL_FROM,
@@ -52,27 +53,6 @@ export class NotifierService implements OnApplicationBootstrap, BeforeApplicatio
       onQueued: () => this.sender.wake(),
       logger: new Logger('ExhaustedHandler'),
     });
-    this.runner = new ConsumerRunner(
-      connection,
-      {
-        groupId: config.NOTIFIER_GROUP,
-        topics: [TOPICS.exhausted],
-        handler: (m) => this.handler.handle(m),
-        partitionConcurrency: 1,
-        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-        heartbeatIntervalMs: Math.max(1_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10)),
-        logger: new Logger('ExhaustedConsumer'),
-      },
-      { producer },
-    );
-    readiness.register('kafka-producer', () => {
-      const h = producer.health();
-      return { ok: h.connected, detail: h.lastError };
-    });
-    readiness.register('exhausted-consumer', () => {
-      const r = runnerReadiness(this.runner);
-      return { ok: r.ok, detail: r.ok ? undefined : (r.detail ?? 'joining') };
-    });
   }
 
   onApplicationBootstrap(): void {
@@ -80,18 +60,45 @@ export class NotifierService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private async run(): Promise<void> {
-    await this.database.connect();
+    try {
+      await this.database.connect();
+    } catch (error) {
+      if (!this.stopping) this.logger.error(`database connect failed: ${(error as Error).message}`);
+      return;
+    }
     if (this.stopping) return;
     this.sender.start();
-    await this.runner.start().catch((err: Error) => {
-      if (!this.stopping) this.logger.error(`exhausted consumer failed to start: ${err.message}`);
-    });
+    this.markRunning();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    await this.runner.stop();
+    await this.runner.stop(); // idempotent: waits for the consumer's own stop (ConsumerModule)
     await this.sender.stop();
     this.transport.close();
   }
 }
+
+/**
+ * The consumer of `webhooks.exhausted` (disable + record the email owed, then commit). It starts
+ * once the notifier's loops run (database connected, sender started).
+ */
+export function exhaustedConsumer(config: NotifierConfig): DynamicModule {
+  return ConsumerModule.register({
+    name: NAME,
+    groupId: config.NOTIFIER_GROUP,
+    topics: [TOPICS.exhausted],
+    handler: ExhaustedHandler,
+    partitionConcurrency: 1,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: Math.max(1_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10)),
+    loggerName: 'ExhaustedConsumer',
+    startAfter: startAfter(NotifierService, (n) => n.running, 'the database'),
+  });
+}
+
+export const exhaustedHandlerProvider: Provider = {
+  provide: ExhaustedHandler,
+  inject: [NotifierService],
+  useFactory: (notifier: NotifierService) => notifier.handler,
+};

@@ -9,7 +9,7 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthThrottle } from './auth/auth-throttle.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from './config.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
-import { AttemptLogHandler } from './deliveries/attempt-log.handler.js';
+import { attemptLogConsumer, AttemptLogHandler } from './deliveries/attempt-log.handler.js';
 import { AttemptLogProjector } from './deliveries/attempt-log.projector.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
@@ -21,7 +21,8 @@ import { WebhooksController } from './webhooks/webhooks.controller.js';
 
 @Module({})
 export class SubscriptionApiModule {
-  static forRoot(config: SubscriptionApiConfig): DynamicModule {
+  /** `options.attemptLogConsumer` (default true): run the delivery-log consumer (tests may leave it out). */
+  static forRoot(config: SubscriptionApiConfig, options: { attemptLogConsumer?: boolean } = {}): DynamicModule {
     const configProvider = { provide: SUBSCRIPTION_API_CONFIG, useValue: config };
     return {
       module: SubscriptionApiModule,
@@ -31,8 +32,9 @@ export class SubscriptionApiModule {
         MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         SubscriptionsModule,
         { module: OutboxModule, providers: [configProvider] } as DynamicModule,
+        ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
       ],
-      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, AttemptLogHandler],
+      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController],
       providers: [
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
@@ -42,6 +44,7 @@ export class SubscriptionApiModule {
         ApiKeyGuard,
         WebhooksService,
         AttemptLogProjector,
+        AttemptLogHandler,
         DeliveryLogRepository,
       ],
     };

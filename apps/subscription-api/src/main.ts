@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { KafkaRunnerTransport } from '@odis/messaging';
-import { bootstrapService, ReadinessRegistry, runMain } from '@odis/platform';
+import { bootstrapService, runMain } from '@odis/platform';
 import { SubscriptionApiModule } from './app.module.js';
 import { loadSubscriptionApiConfig } from './config.js';
 import { configureHttp } from './http-setup.js';
@@ -12,14 +11,7 @@ runMain('subscription-api', async () => {
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
     nestOptions: { bodyParser: false },
-    configure: (nest) => {
-      configureHttp(nest, config);
-      const transport = new KafkaRunnerTransport({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL });
-      nest.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
-      // The delivery-log consumer counts for /ready like every other app's consumers.
-      nest.get(ReadinessRegistry).register('attempt-log-consumer', () => transport.readiness());
-      void nest.startAllMicroservices();
-    },
+    configure: (nest) => configureHttp(nest, config),
   });
   return app;
 });

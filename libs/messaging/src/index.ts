@@ -6,6 +6,6 @@ export * from './message-producer.js';
 export * from './message.types.js';
 export * from './partition-offset-tracker.js';
 export * from './read-topic-to-end.js';
-export * from './nest/kafka-runner.transport.js';
 export * from './nest/messaging.module.js';
+export * from './nest/consumer.module.js';
 export * from './failure.js';

@@ -1,22 +1,30 @@
-import { Controller } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Injectable, type DynamicModule } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
-import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { ConsumerModule, Outcome, type ConsumerHandler, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import { AttemptLogProjector } from './attempt-log.projector.js';
 
 /**
- * Feeds the delivery log from `webhooks.attempts`. Returns its outcome explicitly (Nest's RPC layer
- * would hide a thrown error's class): stored → done; unusable → dead letter with the reason;
- * Postgres away → retry, so the runner waits for it and reports it on /ready.
+ * Feeds the delivery log from `webhooks.attempts`: stored → done; unusable → dead letter with the
+ * reason; Postgres away → retry, so the runner waits for it and reports it on /ready.
  */
-@Controller()
-export class AttemptLogHandler {
+@Injectable()
+export class AttemptLogHandler implements ConsumerHandler {
   constructor(private readonly projector: AttemptLogProjector) {}
 
-  @EventPattern(TOPICS.attempts, { groupId: 'subscription-api.attempt-log', partitionConcurrency: 16 })
-  async handle(@Payload() message: InboundMessage): Promise<MessageOutcome> {
+  async handle(message: InboundMessage): Promise<MessageOutcome> {
     const result = await this.projector.project(message.value);
     if (result.ok) return Outcome.done();
     return result.permanent ? Outcome.deadLetter(result.reason) : Outcome.retry(result.dependency, result.reason);
   }
+}
+
+/** The delivery-log consumer (`webhooks.attempts`). */
+export function attemptLogConsumer(): DynamicModule {
+  return ConsumerModule.register({
+    name: 'attempt-log-consumer',
+    groupId: 'subscription-api.attempt-log',
+    topics: [TOPICS.attempts],
+    handler: AttemptLogHandler,
+    partitionConcurrency: 16,
+  });
 }

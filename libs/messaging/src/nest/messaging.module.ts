@@ -3,10 +3,12 @@ import {
   Injectable,
   Logger,
   Module,
+  Optional,
   type DynamicModule,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { ReadinessRegistry } from '@odis/platform';
 import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer, type MessageProducerOptions } from '../message-producer.js';
 import { describeError } from '../message.types.js';
@@ -25,13 +27,23 @@ export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 /**
  * Connects the producer when the app starts (in the background: while Kafka is unreachable the app
  * still boots, sends wait, and `health()` says why) and disconnects it in `onApplicationShutdown`,
- * i.e. after Nest closed the app's microservices, so consumers can still produce while they drain.
+ * i.e. after the consumers stopped (`beforeApplicationShutdown`), so they can still produce while they
+ * drain. Registers the producer's /ready check ('kafka-producer') when the app has a HealthModule.
  */
 @Injectable()
 export class MessagingLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('MessagingModule');
 
-  constructor(@Inject(MessageProducer) private readonly producer: MessageProducer) {}
+  constructor(
+    @Inject(MessageProducer) private readonly producer: MessageProducer,
+    @Optional() readiness?: ReadinessRegistry,
+  ) {
+    // The producer counts for /ready in every app (registered here, once).
+    readiness?.register('kafka-producer', () => {
+      const h = producer.health();
+      return { ok: h.connected, detail: h.lastError };
+    });
+  }
 
   onModuleInit(): void {
     this.producer.connect().catch((error) => this.logger.warn(`producer connect abandoned: ${describeError(error)}`));

@@ -1,20 +1,23 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Controller, Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import {
+  ConsumerModule,
+  consumerToken,
   KafkaConnection,
-  KafkaRunnerContext,
-  KafkaRunnerTransport,
   MessageProducer,
   MessagingModule,
   Outcome,
+  runnerReadiness,
+  startAfter,
+  type ConsumerHandler,
+  type ConsumerRunner,
   type InboundMessage,
   type MessageOutcome,
 } from '@odis/messaging';
-import { of } from 'rxjs';
+import { HealthModule, ReadinessRegistry } from '@odis/platform';
 import { brokers, collect, committed, createTopic, unique, waitFor } from './kafka-kit.js';
 
 // A real broker, rebalances and retries take seconds; the suite-level default (5 s) is too short.
@@ -32,53 +35,60 @@ class Seen {
   readonly messages: Array<{ topic: string; value: string; group: string }> = [];
 }
 
-@Controller()
-class TestHandlers {
+/** Opens the second consumer's start gate when the test says so. */
+@Injectable()
+class Gate {
+  open!: () => void;
+  readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+}
+
+@Injectable()
+class HandlerA implements ConsumerHandler {
   constructor(private readonly seen: Seen) {}
-
-  @EventPattern<string>(TOPIC_A, { groupId: GROUP_A, partitionConcurrency: 2 })
-  async onA(@Payload() message: InboundMessage, @Ctx() ctx: KafkaRunnerContext): Promise<MessageOutcome> {
-    this.seen.messages.push({ topic: ctx.getTopic(), value: message.value!.toString(), group: ctx.getGroupId() });
+  async handle(message: InboundMessage): Promise<MessageOutcome> {
+    this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: GROUP_A });
     return Outcome.done();
-  }
-
-  @EventPattern<string>(TOPIC_B)
-  onB(@Payload() message: InboundMessage): MessageOutcome {
-    if (message.value!.toString() === 'bad') throw new RpcException('payload is not an event');
-    this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: 'default' });
-    return Outcome.done();
-  }
-
-  @EventPattern<string>(TOPIC_C)
-  onC(@Payload() message: InboundMessage) {
-    this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: 'default' });
-    return of(Outcome.done());
   }
 }
 
+@Injectable()
+class HandlerBC implements ConsumerHandler {
+  constructor(private readonly seen: Seen) {}
+  async handle(message: InboundMessage): Promise<MessageOutcome> {
+    if (message.value!.toString() === 'bad') return Outcome.deadLetter('payload is not an event');
+    this.seen.messages.push({ topic: message.topic, value: message.value!.toString(), group: 'default' });
+    return Outcome.done();
+  }
+}
+
+const defaults = { maxRetries: 1, retryBackoffMs: { initial: 10, max: 20 }, deadLetterTopic: DLQ };
+
 @Module({
-  imports: [MessagingModule.forRoot({ clientId: 'it-nest', brokers: brokers(), logLevel: 'error' })],
-  controllers: [TestHandlers],
-  providers: [Seen],
+  imports: [
+    HealthModule.forRoot('it-nest'),
+    MessagingModule.forRoot({ clientId: 'it-nest', brokers: brokers(), logLevel: 'error' }),
+    ConsumerModule.register({ ...defaults, name: 'a-consumer', groupId: GROUP_A, topics: [TOPIC_A], handler: HandlerA, partitionConcurrency: 2 }),
+    ConsumerModule.register({
+      ...defaults,
+      name: 'bc-consumer',
+      groupId: GROUP_DEFAULT,
+      topics: [TOPIC_B, TOPIC_C],
+      handler: HandlerBC,
+      startAfter: startAfter(Gate, (g) => g.opened, 'the test'),
+    }),
+  ],
+  providers: [Seen, Gate, HandlerA, HandlerBC],
 })
 class TestAppModule {}
 
-describe('KafkaRunnerTransport + MessagingModule in a Nest app', () => {
+describe('ConsumerModule + MessagingModule in a Nest app', () => {
   let app: INestApplication;
-  let transport: KafkaRunnerTransport;
   let conn: KafkaConnection;
 
   beforeAll(async () => {
     conn = new KafkaConnection({ brokers: brokers(), clientId: 'it-nest-admin', logLevel: 'error' });
     for (const t of [TOPIC_A, TOPIC_B, TOPIC_C, DLQ]) await createTopic(conn.kafka, t, 2);
     app = await NestFactory.create(TestAppModule, { logger: ['error', 'warn'] });
-    transport = new KafkaRunnerTransport({
-      connection: app.get(KafkaConnection),
-      groupId: GROUP_DEFAULT,
-      defaults: { maxRetries: 1, retryBackoffMs: { initial: 10, max: 20 }, deadLetterTopic: DLQ },
-    });
-    app.connectMicroservice({ strategy: transport });
-    await app.startAllMicroservices();
     await app.init();
   });
 
@@ -86,9 +96,17 @@ describe('KafkaRunnerTransport + MessagingModule in a Nest app', () => {
     await app?.close();
   });
 
-  it('runs one consumer group per groupId, hands handlers the message and honours their outcomes', async () => {
-    expect(Object.keys(transport.health()).sort()).toEqual([GROUP_A, GROUP_DEFAULT].sort());
-    expect(transport.readiness()).toEqual({ ok: true });
+  it('runs one consumer group per registration, waits for its start gate, hands handlers the message and honours their outcomes', async () => {
+    const runnerA = app.get<ConsumerRunner>(consumerToken('a-consumer'));
+    const runnerBC = app.get<ConsumerRunner>(consumerToken('bc-consumer'));
+    const registry = app.get(ReadinessRegistry);
+    expect((await registry.evaluate()).checks['bc-consumer']).toEqual({ ok: false, detail: 'waiting for the test' });
+    app.get(Gate).open();
+    await Promise.all([runnerA.start(), runnerBC.start()]);
+    expect([runnerA.groupId, runnerBC.groupId].sort()).toEqual([GROUP_A, GROUP_DEFAULT].sort());
+    expect(runnerReadiness(runnerA)).toEqual({ ok: true });
+    expect(runnerReadiness(runnerBC)).toEqual({ ok: true });
+    await waitFor(async () => (await registry.evaluate()).ready, 15_000, '/ready (both consumers and the producer)');
     const dead = await collect(conn, DLQ);
     try {
       const producer = app.get(MessageProducer);
