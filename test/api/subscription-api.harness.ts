@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { DatabaseConnector, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory } from '@odis/subscriptions';
-import { consumerToken, type ConsumerRunner } from '@odis/messaging';
+import { consumerToken, startKafkaConsumers, type ConsumerRunner } from '@odis/messaging';
 import { SubscriptionApiModule } from '../../apps/subscription-api/src/app.module.js';
 import { loadSubscriptionApiConfig } from '../../apps/subscription-api/src/config.js';
 import { configureHttp } from '../../apps/subscription-api/src/http-setup.js';
@@ -40,8 +40,9 @@ export async function startSubscriptionApi(env: Record<string, string> = {}, opt
     .compile();
   const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false });
   configureHttp(app, config);
+  if (withConsumer) await startKafkaConsumers(app);
   await app.listen(0, '127.0.0.1');
-  if (withConsumer) await app.get<ConsumerRunner>(consumerToken('attempt-log-consumer')).start(); // joined its group
+  if (withConsumer) await app.get<ConsumerRunner>(consumerToken('attempt-log-consumer')).start(); // resolves once it joined its group
   await app.get(DatabaseConnector).connect();
   return app;
 }

@@ -7,11 +7,13 @@ import {
   ConsumerModule,
   consumerToken,
   KafkaConnection,
+  KafkaConsumersTransport,
   MessageProducer,
   MessagingModule,
   Outcome,
   runnerReadiness,
   startAfter,
+  startKafkaConsumers,
   type ConsumerHandler,
   type ConsumerRunner,
   type InboundMessage,
@@ -100,6 +102,11 @@ describe('ConsumerModule + MessagingModule in a Nest app', () => {
     const runnerA = app.get<ConsumerRunner>(consumerToken('a-consumer'));
     const runnerBC = app.get<ConsumerRunner>(consumerToken('bc-consumer'));
     const registry = app.get(ReadinessRegistry);
+    // Nothing consumes until the app starts its Kafka consumers microservice (@nestjs/microservices).
+    expect((await registry.evaluate()).checks['a-consumer']).toEqual({ ok: false, detail: expect.stringMatching(/^waiting for the Kafka consumers microservice/) });
+    expect(runnerA.assignedPartitions()).toEqual([]);
+    await startKafkaConsumers(app);
+    expect(app.get(KafkaConsumersTransport).isListening()).toBe(true);
     expect((await registry.evaluate()).checks['bc-consumer']).toEqual({ ok: false, detail: 'waiting for the test' });
     app.get(Gate).open();
     await Promise.all([runnerA.start(), runnerBC.start()]);

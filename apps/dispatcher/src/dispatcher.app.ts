@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
 import { DispatcherModule } from './app.module.js';
 import { loadDispatcherConfig, type DispatcherConfig } from './config/dispatcher.config.js';
@@ -9,5 +10,6 @@ export function startDispatcher(config: DispatcherConfig = loadDispatcherConfig(
     service: 'dispatcher',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    configure: startKafkaConsumers,
   });
 }

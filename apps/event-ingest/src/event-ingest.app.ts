@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
 import { EventIngestModule } from './app.module.js';
 import { loadIngestConfig, type IngestConfig } from './config/ingest.config.js';
@@ -11,5 +12,6 @@ export function startEventIngest(config: IngestConfig = loadIngestConfig()): Pro
     logLevel: config.LOG_LEVEL,
     // The ingest route reads its body itself, as raw bytes with the size limit (IngestRequestMiddleware).
     nestOptions: { bodyParser: false },
+    configure: startKafkaConsumers,
   });
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService, runMain } from '@odis/platform';
 import { SubscriptionApiModule } from './app.module.js';
 import { loadSubscriptionApiConfig } from './config.js';
@@ -11,7 +12,10 @@ runMain('subscription-api', async () => {
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
     nestOptions: { bodyParser: false },
-    configure: (nest) => configureHttp(nest, config),
+    configure: async (nest) => {
+      configureHttp(nest, config);
+      await startKafkaConsumers(nest);
+    },
   });
   return app;
 });

@@ -1,5 +1,5 @@
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { sleep } from './backoff.js';
+import { sleep } from '@odis/config';
 import { describeError } from './message.types.js';
 import { PartitionOffsetTracker } from './partition-offset-tracker.js';
 import { isRebalancingError, tpKey, type ProcessResult, type RunnerCore, type RunnerEngine } from './runner-core.js';

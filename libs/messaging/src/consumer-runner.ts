@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '@odis/config';
 import { BatchEngine } from './batch-engine.js';
 import type { MessageProducer } from './message-producer.js';
 import type { MessageHandlerFn } from './message.types.js';

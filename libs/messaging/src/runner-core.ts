@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
 import { classifyFailure, type Failure } from './failure.js';

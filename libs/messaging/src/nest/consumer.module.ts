@@ -7,7 +7,6 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
   type InjectionToken,
-  type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
@@ -16,6 +15,7 @@ import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions } from '../
 import { KafkaConnection } from '../kafka-connection.js';
 import { MessageProducer } from '../message-producer.js';
 import { describeError, type InboundMessage, type MessageOutcome } from '../message.types.js';
+import { KafkaConsumersTransport, type HostedConsumer } from './kafka-consumers.transport.js';
 
 /** What a consumer's handler provider implements: one message in, its outcome out (decision 0002). */
 export interface ConsumerHandler {
@@ -58,14 +58,18 @@ const CONSUMER_OPTIONS = Symbol('CONSUMER_OPTIONS');
 /**
  * One consumer of the app: builds its {@link ConsumerRunner} (dead letters through the app's
  * producer), registers its /ready check (joined, no outage; "waiting for …" until its start gate
- * opened), starts it at bootstrap once the gate opened, and stops it (drain, commit, leave) in
- * `beforeApplicationShutdown`, i.e. before the producer closes.
+ * opened), is launched by the app's {@link KafkaConsumersTransport} (the Nest microservice every
+ * app starts with `startKafkaConsumers`) once the gate opened, and stops (drain, commit, leave) when
+ * that microservice closes or in `beforeApplicationShutdown`, whichever comes first: before the
+ * producer closes.
  */
 @Injectable()
-export class ManagedConsumer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ManagedConsumer implements HostedConsumer, OnModuleInit, BeforeApplicationShutdown {
+  readonly name: string;
   readonly runner: ConsumerRunner;
   private readonly logger: Logger;
   private handler: ConsumerHandler | null = null;
+  private launched = false;
   private started = false;
   private stopping = false;
 
@@ -74,9 +78,11 @@ export class ManagedConsumer implements OnModuleInit, OnApplicationBootstrap, Be
     connection: KafkaConnection,
     producer: MessageProducer,
     private readonly moduleRef: ModuleRef,
+    transport: KafkaConsumersTransport,
     @Optional() readiness?: ReadinessRegistry,
   ) {
     const { name, handler, loggerName, startAfter: _gate, topics, ...runnerOptions } = options;
+    this.name = name;
     this.logger = new Logger(loggerName ?? `ConsumerRunner:${options.groupId}`);
     this.runner = new ConsumerRunner(
       connection,
@@ -89,18 +95,22 @@ export class ManagedConsumer implements OnModuleInit, OnApplicationBootstrap, Be
       { producer },
     );
     readiness?.register(name, () => {
+      if (!this.launched) return { ok: false, detail: 'waiting for the Kafka consumers microservice to start (startKafkaConsumers)' };
       if (!this.started) return { ok: false, detail: `waiting for ${options.startAfter?.waitingFor ?? 'the application to start'}` };
       const r = runnerReadiness(this.runner);
       if (!r.ok) return { ok: false, detail: r.detail ?? 'joining' };
       return { ok: true, detail: `${this.runner.assignedPartitions().length} partitions, ${this.runner.deferredPartitions().length} waiting` };
     });
+    transport.register(this);
   }
 
   onModuleInit(): void {
     this.handler = this.moduleRef.get(this.options.handler, { strict: false });
   }
 
-  onApplicationBootstrap(): void {
+  launch(): void {
+    if (this.launched) return;
+    this.launched = true;
     void this.run();
   }
 
@@ -114,9 +124,13 @@ export class ManagedConsumer implements OnModuleInit, OnApplicationBootstrap, Be
     });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping = true;
     await this.runner.stop();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 }
 

@@ -12,6 +12,7 @@ import { ReadinessRegistry } from '@odis/platform';
 import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer, type MessageProducerOptions } from '../message-producer.js';
 import { describeError } from '../message.types.js';
+import { KafkaConsumersTransport } from './kafka-consumers.transport.js';
 
 export interface MessagingModuleOptions {
   clientId: string;
@@ -82,8 +83,9 @@ export class MessagingModule {
           useFactory: (connection: KafkaConnection, o: MessagingModuleOptions) => new MessageProducer(connection, o.producer),
         },
         MessagingLifecycle,
+        KafkaConsumersTransport,
       ],
-      exports: [KafkaConnection, MessageProducer],
+      exports: [KafkaConnection, MessageProducer, KafkaConsumersTransport],
     };
   }
 }
