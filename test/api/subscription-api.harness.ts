@@ -9,8 +9,8 @@ import { consumerToken, startKafkaConsumers, type ConsumerRunner } from '@odis/m
 import { SubscriptionApiModule } from '../../apps/subscription-api/src/app.module.js';
 import { loadSubscriptionApiConfig } from '../../apps/subscription-api/src/config.js';
 import { configureHttp } from '../../apps/subscription-api/src/http-setup.js';
-import { DNS_RESOLVER } from '../../apps/subscription-api/src/webhooks/webhooks.service.js';
-import type { Resolver } from '@odis/platform';
+import { DnsResolver } from '../../apps/subscription-api/src/webhooks/webhooks.service.js';
+import { systemResolver, type Resolver } from '@odis/platform';
 
 /**
  * The same key as test/dispatch/support.ts: every test file shares one broker, so a dispatcher of
@@ -35,8 +35,8 @@ export async function startSubscriptionApi(env: Record<string, string> = {}, opt
   });
   const withConsumer = env.WITH_ATTEMPT_CONSUMER === 'true';
   const moduleRef = await Test.createTestingModule({ imports: [SubscriptionApiModule.forRoot(config, { attemptLogConsumer: withConsumer })] })
-    .overrideProvider(DNS_RESOLVER)
-    .useValue(options.resolver)
+    .overrideProvider(DnsResolver)
+    .useValue({ resolve: options.resolver ?? systemResolver })
     .compile();
   const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false });
   configureHttp(app, config);

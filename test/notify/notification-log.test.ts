@@ -57,6 +57,7 @@ const row = (key: string) => ({
 });
 
 class SlowTransport implements MailTransport {
+  close(): void {}
   sent: OutgoingMail[] = [];
   async send(mail: OutgoingMail): Promise<void> {
     await new Promise((r) => setTimeout(r, 2));

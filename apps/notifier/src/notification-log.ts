@@ -34,23 +34,22 @@ export interface ClaimedNotification {
   htmlBody: string | null;
 }
 
-export interface NotificationLogRepository {
+/** The notification log's storage; the Nest token of its provider (SQL in production). */
+export abstract class NotificationLogRepository {
   /** INSERT … ON CONFLICT (dedupe_key) DO NOTHING: true when this call inserted the row. */
-  insert(row: NewNotification): Promise<boolean>;
+  abstract insert(row: NewNotification): Promise<boolean>;
   /**
    * Atomically claims up to `limit` due rows (pending, or `sending` whose lease ran out after a
    * crash): status → sending, attempts + 1, next_attempt_at → now + leaseMs. Concurrent senders
    * never get the same row (FOR UPDATE SKIP LOCKED).
    */
-  claimDue(limit: number, leaseMs: number): Promise<ClaimedNotification[]>;
+  abstract claimDue(limit: number, leaseMs: number): Promise<ClaimedNotification[]>;
   /** sending → sent, unless someone else re-claimed it meanwhile (attempts differs). */
-  markSent(id: string, attempts: number): Promise<boolean>;
+  abstract markSent(id: string, attempts: number): Promise<boolean>;
   /** sending → pending again, due `delayMs` from now, with the error. */
-  reschedule(id: string, attempts: number, error: string, delayMs: number): Promise<boolean>;
+  abstract reschedule(id: string, attempts: number, error: string, delayMs: number): Promise<boolean>;
   /** sending → failed (given up), with the error. */
-  markFailed(id: string, attempts: number, error: string): Promise<boolean>;
+  abstract markFailed(id: string, attempts: number, error: string): Promise<boolean>;
   /** Milliseconds until the next row falls due (0 when one is due now), null when nothing is pending. */
-  msUntilNextDue(): Promise<number | null>;
+  abstract msUntilNextDue(): Promise<number | null>;
 }
-
-export const NOTIFICATION_LOG = Symbol('NotificationLogRepository');

@@ -3,6 +3,7 @@ import { NotificationSender, isPermanentMailError, type MailTransport, type Outg
 import { InMemoryNotificationLog } from './testing/in-memory-notification-log.js';
 
 class FakeTransport implements MailTransport {
+  close(): void {}
   sent: OutgoingMail[] = [];
   down = false;
   reject: { responseCode: number; message: string } | null = null;

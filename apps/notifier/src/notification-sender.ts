@@ -1,4 +1,5 @@
 import { backoffDelay } from '@odis/config';
+import { PollingLoop } from '@odis/platform';
 import type { ClaimedNotification, NotificationLogRepository } from './notification-log.js';
 
 export interface OutgoingMail {
@@ -13,8 +14,11 @@ export interface OutgoingMail {
 }
 
 /** Hands one mail to the SMTP server; resolves once the server accepted it. */
-export interface MailTransport {
-  send(mail: OutgoingMail): Promise<void>;
+/** Sends one mail (SMTP in production); the Nest token of its provider. */
+export abstract class MailTransport {
+  abstract send(mail: OutgoingMail): Promise<void>;
+  /** Closes connections (at shutdown). */
+  abstract close(): void;
 }
 
 /** An error with an SMTP reply code ≥ 500 is a permanent rejection; anything else (no connection, 4xx, timeout) is transient. */
@@ -67,10 +71,7 @@ export class NotificationSender {
   private readonly o: Required<Omit<NotificationSenderOptions, 'logger' | 'random'>>;
   private readonly logger: SenderLogger;
   private readonly random: () => number;
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
+  private readonly loop: PollingLoop;
   private readonly domain: string;
 
   constructor(
@@ -90,6 +91,13 @@ export class NotificationSender {
     this.logger = options.logger ?? silent;
     this.random = options.random ?? Math.random;
     this.domain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'odis.ai';
+    this.loop = new PollingLoop({
+      pass: () => this.pass(),
+      idleMs: this.o.pollMs,
+      // The log unavailable: look again after 1 s, 2 s, 4 s … up to four idle waits (32 s at most).
+      errorBackoff: { initial: 1_000, max: Math.min(this.o.pollMs * 4, 32_000) },
+      onError: (err, _failures, wait) => this.logger.error(`notification log unavailable (${describe(err)}); next look in ${wait} ms`),
+    });
   }
 
   /** Delay before the retry that follows failed attempt `attempts` (1-based), with ±20 % jitter. */
@@ -149,51 +157,23 @@ export class NotificationSender {
 
   /** Starts the background loop (idempotent). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Makes the loop look at the log now (after a new row was inserted). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
-    this.loop = null;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    let dbFailures = 0;
-    while (this.running) {
-      let wait = this.o.pollMs;
-      this.woken = false;
-      try {
-        await this.runOnce();
-        dbFailures = 0;
-        const next = await this.repo.msUntilNextDue();
-        if (next !== null) wait = Math.min(wait, Math.max(next, 20));
-      } catch (err) {
-        dbFailures++;
-        wait = Math.min(this.o.pollMs * 4, backoffDelay(dbFailures + 1, { initial: 500, max: 32_000 }));
-        this.logger.error(`notification log unavailable (${describe(err)}); next look in ${wait} ms`);
-      }
-      if (!this.running) break;
-      if (this.woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, wait);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = null;
-    }
+  /** One pass: send what is due, then wait until the next row falls due (at most `pollMs`). */
+  private async pass(): Promise<number> {
+    await this.runOnce();
+    const next = await this.repo.msUntilNextDue();
+    return next === null ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(next, 20));
   }
 }
 

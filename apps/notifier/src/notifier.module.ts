@@ -1,12 +1,46 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
-import { SubscriptionsModule } from '@odis/subscriptions';
-import { NOTIFICATION_LOG } from './notification-log.js';
+import { AccountDirectory, SubscriptionsModule, SubscriptionStore } from '@odis/subscriptions';
+import { DisabledWebhookEmail } from './disabled-webhook-email.js';
+import { ExhaustedHandler } from './exhausted.handler.js';
+import { NotificationLogRepository } from './notification-log.js';
 import { SqlNotificationLogRepository } from './notification-log.repository.js';
+import { MailTransport, NotificationSender } from './notification-sender.js';
 import { NOTIFIER_CONFIG, type NotifierConfig } from './notifier.config.js';
-import { exhaustedConsumer, exhaustedHandlerProvider, NotifierService } from './notifier.service.js';
+import { exhaustedConsumer, NotifierService } from './notifier.service.js';
+import { SmtpMailTransport } from './smtp.transport.js';
+
+/** The notifier's object graph: each collaborator a provider, built from the settings. */
+function notifierProviders(config: NotifierConfig): Provider[] {
+  return [
+    { provide: NOTIFIER_CONFIG, useValue: config },
+    { provide: NotificationLogRepository, useClass: SqlNotificationLogRepository },
+    { provide: MailTransport, useFactory: () => new SmtpMailTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS }) },
+    {
+      provide: NotificationSender,
+      inject: [NotificationLogRepository, MailTransport],
+      useFactory: (log: NotificationLogRepository, transport: MailTransport) =>
+        new NotificationSender(log, transport, {
+          from: config.MAIL_FROM,
+          initialBackoffMs: config.NOTIFIER_RETRY_INITIAL_MS,
+          maxBackoffMs: config.NOTIFIER_RETRY_MAX_MS,
+          pollMs: config.NOTIFIER_POLL_MS,
+          leaseMs: Math.max(60_000, config.SMTP_TIMEOUT_MS * 6),
+          logger: new Logger('NotificationSender'),
+        }),
+    },
+    { provide: DisabledWebhookEmail, useFactory: () => new DisabledWebhookEmail({ apiBaseUrl: config.PUBLIC_API_URL, dashboardUrl: config.DASHBOARD_URL }) },
+    {
+      provide: ExhaustedHandler,
+      inject: [SubscriptionStore, AccountDirectory, NotificationLogRepository, DisabledWebhookEmail, NotificationSender],
+      useFactory: (store: SubscriptionStore, accounts: AccountDirectory, notifications: NotificationLogRepository, email: DisabledWebhookEmail, sender: NotificationSender) =>
+        new ExhaustedHandler({ disabler: store, accounts, notifications, email, onQueued: () => sender.wake(), logger: new Logger('ExhaustedHandler') }),
+    },
+    NotifierService,
+  ];
+}
 
 /** The notifier: disables exhausted webhooks and emails their accounts, exactly once per disabling. */
 @Module({})
@@ -21,12 +55,7 @@ export class NotifierModule {
         SubscriptionsModule,
         exhaustedConsumer(config),
       ],
-      providers: [
-        { provide: NOTIFIER_CONFIG, useValue: config },
-        { provide: NOTIFICATION_LOG, useClass: SqlNotificationLogRepository },
-        NotifierService,
-        exhaustedHandlerProvider,
-      ],
+      providers: notifierProviders(config),
     };
   }
 }

@@ -1,58 +1,34 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, startAfter, type ConsumerRunner } from '@odis/messaging';
 import { DatabaseConnector } from '@odis/persistence';
-import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
-import { DisabledWebhookEmail } from './disabled-webhook-email.js';
 import { ExhaustedHandler } from './exhausted.handler.js';
-import { NOTIFICATION_LOG, type NotificationLogRepository } from './notification-log.js';
-import { NotificationSender } from './notification-sender.js';
-import { NOTIFIER_CONFIG, type NotifierConfig } from './notifier.config.js';
-import { SmtpMailTransport } from './smtp.transport.js';
+import { MailTransport, NotificationSender } from './notification-sender.js';
+import type { NotifierConfig } from './notifier.config.js';
 
 const NAME = 'exhausted-consumer';
 
 /**
- * The notifier's two loops: the consumer of `webhooks.exhausted` (above) and the sender of the
- * notification log (SMTP, retried with backoff). Both start once the database is connected.
+ * The notifier's lifecycle: once the database is connected, the sender of the notification log
+ * (SMTP, retried with backoff) starts, and then the consumer of `webhooks.exhausted` (its start
+ * gate is `running`). At shutdown the consumer drains first, then the sender, then SMTP closes.
  */
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Notifier');
-  readonly sender: NotificationSender;
-  readonly handler: ExhaustedHandler;
   /** Resolves once the database is connected and the sender runs (the consumer's start gate). */
   readonly running: Promise<void>;
   private markRunning!: () => void;
-  private readonly transport: SmtpMailTransport;
   private stopping = false;
 
   constructor(
-    @Inject(NOTIFIER_CONFIG) config: NotifierConfig,
-    store: SubscriptionStore,
-    accounts: AccountDirectory,
-    @Inject(NOTIFICATION_LOG) notifications: NotificationLogRepository,
+    readonly sender: NotificationSender,
+    readonly handler: ExhaustedHandler,
+    private readonly transport: MailTransport,
     private readonly database: DatabaseConnector,
     @Inject(consumerToken(NAME)) readonly runner: ConsumerRunner,
   ) {
     this.running = new Promise((resolve) => (this.markRunning = resolve));
-    this.transport = new SmtpMailTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS });
-    this.sender = new NotificationSender(notifications, this.transport, {
-      from: config.MAIL_FROM,
-      initialBackoffMs: config.NOTIFIER_RETRY_INITIAL_MS,
-      maxBackoffMs: config.NOTIFIER_RETRY_MAX_MS,
-      pollMs: config.NOTIFIER_POLL_MS,
-      leaseMs: Math.max(60_000, config.SMTP_TIMEOUT_MS * 6),
-      logger: new Logger('NotificationSender'),
-    });
-    this.handler = new ExhaustedHandler({
-      disabler: store,
-      accounts,
-      notifications,
-      email: new DisabledWebhookEmail({ apiBaseUrl: config.PUBLIC_API_URL, dashboardUrl: config.DASHBOARD_URL }),
-      onQueued: () => this.sender.wake(),
-      logger: new Logger('ExhaustedHandler'),
-    });
   }
 
   onApplicationBootstrap(): void {
@@ -96,9 +72,3 @@ export function exhaustedConsumer(config: NotifierConfig): DynamicModule {
     startAfter: startAfter(NotifierService, (n) => n.running, 'the database'),
   });
 }
-
-export const exhaustedHandlerProvider: Provider = {
-  provide: ExhaustedHandler,
-  inject: [NotifierService],
-  useFactory: (notifier: NotifierService) => notifier.handler,
-};

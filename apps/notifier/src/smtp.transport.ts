@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { MailTransport, OutgoingMail } from './notification-sender.js';
+import { MailTransport, type OutgoingMail } from './notification-sender.js';
 
 export interface SmtpTransportOptions {
   /** smtp://[user:pass@]host:port or smtps://… */
@@ -12,10 +12,11 @@ export interface SmtpTransportOptions {
  * {@link MailTransport} over SMTP with nodemailer. One connection per mail (no pool): mail is rare
  * here, and a fresh connection after an outage needs no stale-socket handling.
  */
-export class SmtpMailTransport implements MailTransport {
+export class SmtpMailTransport extends MailTransport {
   private readonly transporter: ReturnType<typeof nodemailer.createTransport>;
 
   constructor(options: SmtpTransportOptions) {
+    super();
     const timeout = options.timeoutMs ?? 10_000;
     this.transporter = nodemailer.createTransport({
       url: options.url,

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { SecretBox } from '@odis/contracts';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
-import { HealthModule } from '@odis/platform';
+import { HealthModule, systemResolver } from '@odis/platform';
 import { SubscriptionsModule } from '@odis/subscriptions';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthThrottle } from './auth/auth-throttle.js';
@@ -16,7 +16,7 @@ import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
 import { ApiExceptionFilter } from './errors/api-exception.filter.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
 import { OutboxModule } from './outbox/outbox.module.js';
-import { DNS_RESOLVER, WebhooksService } from './webhooks/webhooks.service.js';
+import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 
 @Module({})
@@ -39,7 +39,7 @@ export class SubscriptionApiModule {
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
         { provide: AuthThrottle, useValue: AuthThrottle.fromConfig(config) },
-        { provide: DNS_RESOLVER, useValue: undefined },
+        { provide: DnsResolver, useValue: { resolve: systemResolver } },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         ApiKeyGuard,
         WebhooksService,

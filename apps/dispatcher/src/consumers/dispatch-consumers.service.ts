@@ -4,8 +4,7 @@ import { ConsumerModule, consumerToken, startAfter, type ConsumerHandler, type C
 import type { DispatcherConfig } from '../config/dispatcher.config.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { DurableSender } from '../delivery/durable-sender.js';
-import { WEBHOOK_HTTP_CLIENT } from '../delivery/tokens.js';
-import type { WebhookHttpClient } from '../delivery/webhook-http-client.js';
+import { WebhookHttpClient } from '../delivery/webhook-http-client.js';
 import { FanOutProcessor } from '../fanout/fan-out.processor.js';
 import { SubscriptionChangelogService } from '../routing/subscription-changelog.service.js';
 import { DeliveryJobHandler } from './delivery-job.handler.js';
@@ -84,7 +83,7 @@ export class DispatchConsumersService implements BeforeApplicationShutdown {
     @Inject(consumerToken(FAN_OUT)) readonly fanOut: ConsumerRunner,
     @Inject(consumerToken(DELIVERIES)) readonly deliveries: ConsumerRunner,
     private readonly sender: DurableSender,
-    @Inject(WEBHOOK_HTTP_CLIENT) private readonly client: WebhookHttpClient,
+    private readonly client: WebhookHttpClient,
   ) {}
 
   async beforeApplicationShutdown(): Promise<void> {

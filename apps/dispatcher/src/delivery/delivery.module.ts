@@ -10,14 +10,13 @@ import { DurableSender } from './durable-sender.js';
 import { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
 import { GotWebhookClient } from './got-webhook-client.js';
 import { AttemptFollowUp } from './attempt-follow-up.js';
-import { WEBHOOK_HTTP_CLIENT } from './tokens.js';
-import type { WebhookHttpClient } from './webhook-http-client.js';
+import { WebhookHttpClient } from './webhook-http-client.js';
 
 @Module({
   imports: [RoutingModule],
   providers: [
     {
-      provide: WEBHOOK_HTTP_CLIENT,
+      provide: WebhookHttpClient,
       inject: [DISPATCHER_CONFIG],
       useFactory: (config: DispatcherConfig): WebhookHttpClient =>
         new GotWebhookClient({
@@ -30,7 +29,7 @@ import type { WebhookHttpClient } from './webhook-http-client.js';
     },
     {
       provide: DeliveryAttempter,
-      inject: [WEBHOOK_HTTP_CLIENT, DISPATCHER_CONFIG],
+      inject: [WebhookHttpClient, DISPATCHER_CONFIG],
       useFactory: (client: WebhookHttpClient, config: DispatcherConfig) =>
         new DeliveryAttempter(client, new AttemptOutcomeClassifier(config.WEBHOOK_RESPONSE_EXCERPT_BYTES)),
     },
@@ -60,6 +59,6 @@ import type { WebhookHttpClient } from './webhook-http-client.js';
         }),
     },
   ],
-  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WEBHOOK_HTTP_CLIENT],
+  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WebhookHttpClient],
 })
 export class DeliveryModule {}

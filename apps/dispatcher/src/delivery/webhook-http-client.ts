@@ -16,10 +16,11 @@ export type HttpOutcome =
       durationMs: number;
     };
 
-export interface WebhookHttpClient {
-  post(url: string, body: string, headers: Record<string, string>): Promise<HttpOutcome>;
+/** The dispatcher's HTTP client (got in production); the Nest token of its provider. */
+export abstract class WebhookHttpClient {
+  abstract post(url: string, body: string, headers: Record<string, string>): Promise<HttpOutcome>;
   /** Closes pooled connections. */
-  close(): void;
+  abstract close(): void;
 }
 
 /** An error raised before any byte is sent: the target is not allowed (private address, bad URL). */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import pg from 'pg';
+import { PollingLoop } from '@odis/platform';
 import { OUTBOX_CHANNEL } from '@odis/subscriptions';
 import { fenceDecision } from './outbox.fencing.js';
 
@@ -39,9 +40,7 @@ interface OutboxRow {
 export class OutboxRelay {
   private readonly logger = new Logger('OutboxRelay');
   private client: pg.Client | null = null;
-  private running = false;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private readonly loop: PollingLoop;
   private leader = false;
   private epoch: string | null = null;
   private takeoverFenceUntil = 0;
@@ -53,23 +52,30 @@ export class OutboxRelay {
   constructor(
     private readonly publisher: OutboxPublisher,
     private readonly options: OutboxRelayOptions,
-  ) {}
+  ) {
+    this.loop = new PollingLoop({
+      pass: () => this.pass(),
+      idleMs: options.pollIntervalMs,
+      errorBackoff: { initial: 200, max: 10_000 },
+      onError: async (err, _failures, wait) => {
+        this.lastError = (err as Error).message;
+        this.logger.warn(`outbox relay: ${this.lastError}; retrying in ${wait} ms`);
+        await this.disconnect();
+      },
+    });
+  }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-    this.loop = null;
+    await this.loop.stop();
+    await this.disconnect();
   }
 
   health(): { ok: boolean; detail?: string } {
-    if (!this.running) return { ok: false, detail: 'stopped' };
+    if (!this.loop.isRunning) return { ok: false, detail: 'stopped' };
     if (this.lastError) return { ok: false, detail: this.lastError };
     if (!this.client) return { ok: false, detail: 'connecting' };
     if (!this.leader) return { ok: true, detail: 'standby' };
@@ -114,41 +120,26 @@ export class OutboxRelay {
     return res.rowCount === 1;
   }
 
-  private async run(): Promise<void> {
-    let backoff = 200;
-    while (this.running) {
-      try {
-        await this.connect();
-        if (!this.leader) {
-          const res = await this.client!.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.options.lockKey ?? 7_031_001]);
-          this.leader = res.rows[0].ok;
-          if (!this.leader) {
-            await this.sleep(2000);
-            continue;
-          }
-          await this.takeLease();
-          this.logger.log(`outbox relay is the leader (epoch ${this.epoch})`);
-        }
-        const published = await this.publishBatch();
-        this.lastError = undefined;
-        backoff = 200;
-        if (published === 0) await this.sleep(this.options.pollIntervalMs);
-      } catch (err) {
-        this.lastError = (err as Error).message;
-        this.logger.warn(`outbox relay: ${this.lastError}; retrying in ${backoff} ms`);
-        await this.disconnect();
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, 10_000);
-      }
+  /** One pass: become the leader if nobody is, publish one batch; the wait before the next pass. */
+  private async pass(): Promise<number | null> {
+    await this.connect();
+    if (!this.leader) {
+      const res = await this.client!.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.options.lockKey ?? 7_031_001]);
+      this.leader = res.rows[0].ok;
+      if (!this.leader) return 2_000;
+      await this.takeLease();
+      this.logger.log(`outbox relay is the leader (epoch ${this.epoch})`);
     }
-    await this.disconnect();
+    const published = await this.publishBatch();
+    this.lastError = undefined;
+    return published > 0 ? 0 : null;
   }
 
   /** Publishes one batch; returns how many rows it published. */
   private async publishBatch(): Promise<number> {
     const early = this.takeoverFenceUntil - Date.now();
     if (early > 0) {
-      await this.sleep(early);
+      await this.loop.sleep(early);
       return 0;
     }
     const { rows } = await this.client!.query<OutboxRow>(
@@ -199,10 +190,10 @@ export class OutboxRelay {
     const client = new pg.Client({ connectionString: this.options.databaseUrl });
     client.on('error', (err) => {
       this.lastError = err.message;
-      this.wake?.();
+      this.loop.wake();
     });
     await client.connect();
-    client.on('notification', () => this.wake?.());
+    client.on('notification', () => this.loop.wake());
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.client = client;
   }
@@ -216,16 +207,4 @@ export class OutboxRelay {
     if (client) await client.end().catch(() => undefined);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wake = null;
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
 }

@@ -7,7 +7,10 @@ import { ApiError } from '../errors/api-error.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
 import type { CreateWebhookBody, UpdateWebhookBody } from './webhook.schemas.js';
 
-export const DNS_RESOLVER = Symbol('DNS_RESOLVER');
+/** How the API resolves a webhook's host for the target check (the system's DNS; tests bind their own). */
+export abstract class DnsResolver {
+  abstract resolve: Resolver;
+}
 
 /** Webhook use cases of the API; HTTP-free so it is easy to test. */
 @Injectable()
@@ -16,7 +19,7 @@ export class WebhooksService {
     private readonly store: SubscriptionStore,
     private readonly box: SecretBox,
     @Inject(SUBSCRIPTION_API_CONFIG) private readonly config: SubscriptionApiConfig,
-    @Inject(DNS_RESOLVER) private readonly resolver: Resolver | undefined,
+    private readonly dns: DnsResolver,
   ) {}
 
   async create(accountId: string, body: CreateWebhookBody, actor: string): Promise<{ webhook: SubscriptionState; generatedSecret?: string }> {
@@ -69,7 +72,7 @@ export class WebhooksService {
     const result = await checkTargetUrl(
       raw,
       { allowPrivateTargets: this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: !this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS },
-      this.resolver,
+      this.dns.resolve,
     );
     if (!result.ok) throw ApiError.invalidField('url', result.reason);
     return result.url.toString();

@@ -183,10 +183,11 @@ export function checkTargetUrlSyntax(raw: string, policy: TargetPolicyOptions): 
 }
 
 export type Resolver = (host: string) => Promise<{ address: string; family: number }[]>;
-const defaultResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+/** The system's DNS (every address of a host). */
+export const systemResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
 
 /** Syntax checks plus what the host name resolves to (all addresses must be allowed). */
-export async function checkTargetUrl(raw: string, policy: TargetPolicyOptions, resolve: Resolver = defaultResolver): Promise<TargetCheck> {
+export async function checkTargetUrl(raw: string, policy: TargetPolicyOptions, resolve: Resolver = systemResolver): Promise<TargetCheck> {
   const syntax = checkTargetUrlSyntax(raw, policy);
   if (!syntax.ok || policy.allowPrivateTargets) return syntax;
   const host = syntax.url.hostname.replace(/^\[|\]$/g, '');
