@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { deliveryIdFor, eventIdFor, SEED_EXAMPLES } from '@odis/contracts';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
-import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
+import { loadIngestConfig } from '../../apps/event-ingest/src/config/event-ingest.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
 import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';

@@ -21,7 +21,7 @@ import { verifyOdisSignature, verifyStandardWebhook, type ReceivedRequest } from
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
-import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
+import { loadIngestConfig } from '../../apps/event-ingest/src/config/event-ingest.config.js';
 import { appEnv, baseUrl, ensurePlatformTopics, suffix, TEST_INGEST_TOKEN, TestKafka, TestScope, waitReady, type TopicTap } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';
 

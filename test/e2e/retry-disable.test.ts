@@ -21,11 +21,11 @@ import { startTestReceiver, verifyOdisSignature, type ReceivedRequest, type Test
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
-import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
+import { loadIngestConfig } from '../../apps/event-ingest/src/config/event-ingest.config.js';
 import { startNotifier } from '../../apps/notifier/src/notifier.app.js';
-import { loadNotifierConfig } from '../../apps/notifier/src/notifier.config.js';
+import { loadNotifierConfig } from '../../apps/notifier/src/config/notifier.config.js';
 import { startRetryScheduler } from '../../apps/retry-scheduler/src/retry-scheduler.app.js';
-import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/retry-scheduler.config.js';
+import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/config/retry-scheduler.config.js';
 import { RETRY_TIER_ATTEMPTS, retryTierTopic } from '@odis/contracts';
 import { startSmtp, type SmtpHandle } from '../../scripts/local-stack/smtp.js';
 import { createAccount, startSubscriptionApi } from '../api/subscription-api.harness.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { eventIdFor, KAFKA_HEADERS, SEED_EXAMPLES, TOPICS, validatedEventMessage, type ValidatedEventMessage } from '@odis/contracts';
-import { loadIngestConfig } from '../../apps/event-ingest/src/config/ingest.config.js';
+import { loadIngestConfig } from '../../apps/event-ingest/src/config/event-ingest.config.js';
 import { startEventIngest } from '../../apps/event-ingest/src/event-ingest.app.js';
 import { appEnv, baseUrl, ensurePlatformTopics, getJson, suffix, TEST_INGEST_TOKEN, TestKafka, waitReady, type TopicTap } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';

@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '@odis/persistence';
-import { SqlNotificationLogRepository } from '../../apps/notifier/src/notification-log.repository.js';
-import { NotificationSender, type MailTransport, type OutgoingMail } from '../../apps/notifier/src/notification-sender.js';
+import { SqlNotificationLogRepository } from '../../apps/notifier/src/notifications/notification-log.repository.js';
+import { NotificationSender, type MailTransport, type OutgoingMail } from '../../apps/notifier/src/notifications/notification-sender.js';
 import { requireEnv } from '../support/infra.js';
 import { unique } from '../retry/retry-test-kit.js';
 

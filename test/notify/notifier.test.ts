@@ -20,7 +20,7 @@ import { AccountDirectory, decideChanges, SubscriptionStore } from '@odis/subscr
 import { requireEnv, waitFor } from '../support/infra.js';
 import { startSmtp, type SmtpHandle } from '../../scripts/local-stack/smtp.js';
 import { startNotifier } from '../../apps/notifier/src/notifier.app.js';
-import { loadNotifierConfig } from '../../apps/notifier/src/notifier.config.js';
+import { loadNotifierConfig } from '../../apps/notifier/src/config/notifier.config.js';
 import { NotifierService } from '../../apps/notifier/src/notifier.service.js';
 import { brokers, connection, ensurePlatformTopics, rawProducer, seedGroupAtEnd, unique, withAdmin } from '../retry/retry-test-kit.js';
 

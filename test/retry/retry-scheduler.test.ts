@@ -11,7 +11,7 @@ import { retryTierTopic, TOPICS, type DeliveryJob } from '@odis/contracts';
 import type { KafkaConnection } from '@odis/messaging';
 import { waitFor } from '../support/infra.js';
 import { startRetryScheduler } from '../../apps/retry-scheduler/src/retry-scheduler.app.js';
-import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/retry-scheduler.config.js';
+import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/config/retry-scheduler.config.js';
 import { RetrySchedulerService } from '../../apps/retry-scheduler/src/retry-scheduler.service.js';
 import { RetrySchedule } from '@odis/config';
 import { brokers, collectTopic, connection, ensurePlatformTopics, makeJob, rawProducer, seedGroupAtEnd, unique, type Arrival } from './retry-test-kit.js';

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
-import { DispatcherModule } from './app.module.js';
+import { DispatcherModule } from './dispatcher.module.js';
 import { loadDispatcherConfig, type DispatcherConfig } from './config/dispatcher.config.js';
 
 /** Creates and starts the dispatcher (main.ts, and tests that run it in-process with port 0). */

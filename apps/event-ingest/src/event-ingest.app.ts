@@ -1,8 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
-import { EventIngestModule } from './app.module.js';
-import { loadIngestConfig, type IngestConfig } from './config/ingest.config.js';
+import { EventIngestModule } from './event-ingest.module.js';
+import { loadIngestConfig, type IngestConfig } from './config/event-ingest.config.js';
 
 /** Creates and starts event-ingest (main.ts, and tests that run it in-process with port 0). */
 export function startEventIngest(config: IngestConfig = loadIngestConfig()): Promise<INestApplication> {

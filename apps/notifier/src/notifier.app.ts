@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
-import { loadNotifierConfig, type NotifierConfig } from './notifier.config.js';
+import { loadNotifierConfig, type NotifierConfig } from './config/notifier.config.js';
 import { NotifierModule } from './notifier.module.js';
 
 /** Creates and starts the notifier (main.ts, and tests that run it in-process with port 0). */

@@ -3,14 +3,14 @@ import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
 import { AccountDirectory, SubscriptionsModule, SubscriptionStore } from '@odis/subscriptions';
-import { DisabledWebhookEmail } from './disabled-webhook-email.js';
-import { ExhaustedHandler } from './exhausted.handler.js';
-import { NotificationLogRepository } from './notification-log.js';
-import { SqlNotificationLogRepository } from './notification-log.repository.js';
-import { MailTransport, NotificationSender } from './notification-sender.js';
-import { NOTIFIER_CONFIG, type NotifierConfig } from './notifier.config.js';
+import { DisabledWebhookEmail } from './exhausted/disabled-webhook-email.js';
+import { ExhaustedHandler } from './exhausted/exhausted.handler.js';
+import { NotificationLogRepository } from './notifications/notification-log.js';
+import { SqlNotificationLogRepository } from './notifications/notification-log.repository.js';
+import { MailTransport, NotificationSender } from './notifications/notification-sender.js';
+import { NOTIFIER_CONFIG, type NotifierConfig } from './config/notifier.config.js';
 import { exhaustedConsumer, NotifierService } from './notifier.service.js';
-import { SmtpMailTransport } from './smtp.transport.js';
+import { SmtpMailTransport } from './notifications/smtp.transport.js';
 
 /** The notifier's object graph: each collaborator a provider, built from the settings. */
 function notifierProviders(config: NotifierConfig): Provider[] {

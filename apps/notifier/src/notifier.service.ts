@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type Dynami
 import { TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, startAfter, type ConsumerRunner } from '@odis/messaging';
 import { DatabaseConnector } from '@odis/persistence';
-import { ExhaustedHandler } from './exhausted.handler.js';
-import { MailTransport, NotificationSender } from './notification-sender.js';
-import type { NotifierConfig } from './notifier.config.js';
+import { ExhaustedHandler } from './exhausted/exhausted.handler.js';
+import { MailTransport, NotificationSender } from './notifications/notification-sender.js';
+import type { NotifierConfig } from './config/notifier.config.js';
 
 const NAME = 'exhausted-consumer';
 

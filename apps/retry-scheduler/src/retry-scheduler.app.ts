@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
-import { loadRetrySchedulerConfig, type RetrySchedulerConfig } from './retry-scheduler.config.js';
+import { loadRetrySchedulerConfig, type RetrySchedulerConfig } from './config/retry-scheduler.config.js';
 import { RetrySchedulerModule } from './retry-scheduler.module.js';
 
 /** Creates and starts the retry-scheduler (main.ts, and tests that run it in-process with port 0). */

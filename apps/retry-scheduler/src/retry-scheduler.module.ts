@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
-import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './retry-scheduler.config.js';
+import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './config/retry-scheduler.config.js';
 import { retryHandlerProvider, RetrySchedulerService, tierConsumer } from './retry-scheduler.service.js';
 
 /** The retry-scheduler: Kafka only (no database), scales by the partitions of the tier topics. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { ConsumerModule, consumerToken, MessageProducer, type ConsumerRunner } from '@odis/messaging';
-import { KafkaDeliveryPublisher } from './kafka-delivery.publisher.js';
-import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './retry-scheduler.config.js';
-import { RetryHandler } from './retry.handler.js';
+import { KafkaDeliveryPublisher } from './tiers/kafka-delivery.publisher.js';
+import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './config/retry-scheduler.config.js';
+import { RetryHandler } from './tiers/retry.handler.js';
 
 const NAME = 'tier-consumer';
 

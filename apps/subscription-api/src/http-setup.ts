@@ -3,7 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { bodyParserErrorHandler } from './errors/api-exception.filter.js';
 import { checkInputSafety, verifyUtf8 } from './errors/input-safety.js';
-import type { SubscriptionApiConfig } from './config.js';
+import type { SubscriptionApiConfig } from './config/subscription-api.config.js';
 
 /** Body parsing with a size limit, UTF-8 check and JSON errors, input safety checks, and the OpenAPI document at /docs. */
 export function configureHttp(app: INestApplication, config: SubscriptionApiConfig): void {

@@ -1,5 +1,5 @@
 import { Controller, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
-import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config.js';
+import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import { ValidatedEventPublisher } from '../ingest/validated-event.publisher.js';
 import { EventValidator } from '../validation/event-validator.js';

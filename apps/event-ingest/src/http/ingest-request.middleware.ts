@@ -1,7 +1,7 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '@odis/contracts';
-import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config.js';
+import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 
 export type RequestWithRawBody = IncomingMessage & { body?: Buffer };
 

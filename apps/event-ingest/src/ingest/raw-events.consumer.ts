@@ -1,7 +1,7 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, type ConsumerRunner } from '@odis/messaging';
-import type { IngestConfig } from '../config/ingest.config.js';
+import type { IngestConfig } from '../config/event-ingest.config.js';
 import { EventValidator } from '../validation/event-validator.js';
 import { IngestStats } from './ingest-stats.js';
 import { RawEventHandler } from './raw-event.handler.js';

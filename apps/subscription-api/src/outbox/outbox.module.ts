@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MessageProducer } from '@odis/messaging';
 import { ReadinessRegistry } from '@odis/platform';
-import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { OutboxRelay } from './outbox.relay.js';
 
 /** Runs the outbox relay for the app's lifetime and reports it on /ready. */

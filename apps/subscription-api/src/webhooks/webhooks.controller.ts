@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
 import { ApiError } from '../errors/api-error.js';
 import { IdParamPipe } from '../errors/input-safety.js';
-import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { presentHistoryEvent, presentWebhook } from './webhook.presenter.js';
 import { createWebhookBody, listWebhooksQuery, updateWebhookBody, type CreateWebhookBody, type UpdateWebhookBody } from './webhook.schemas.js';
 import { WebhooksService } from './webhooks.service.js';

@@ -4,7 +4,7 @@ import { newId, SecretBox } from '@odis/contracts';
 import { checkTargetUrl, type Resolver } from '@odis/platform';
 import { decideChanges, secretHint, SubscriptionStore, type SubscriptionChanges, type SubscriptionState } from '@odis/subscriptions';
 import { ApiError } from '../errors/api-error.js';
-import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config.js';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import type { CreateWebhookBody, UpdateWebhookBody } from './webhook.schemas.js';
 
 /** How the API resolves a webhook's host for the target check (the system's DNS; tests bind their own). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@odis/config';
-import { loadSubscriptionApiConfig } from './config.js';
+import { loadSubscriptionApiConfig } from './subscription-api.config.js';
 
 const env = {
   DATABASE_URL: 'postgres://app:pw@db:5432/odis',

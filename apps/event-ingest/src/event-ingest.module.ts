@@ -1,7 +1,7 @@
 import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
-import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config.js';
+import { INGEST_CONFIG, type IngestConfig } from './config/event-ingest.config.js';
 import { EventsController } from './http/events.controller.js';
 import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
 import { StatsController } from './http/stats.controller.js';

@@ -7,7 +7,7 @@ import { HealthModule, systemResolver } from '@odis/platform';
 import { SubscriptionsModule } from '@odis/subscriptions';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthThrottle } from './auth/auth-throttle.js';
-import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from './config.js';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from './config/subscription-api.config.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { attemptLogConsumer, AttemptLogHandler } from './deliveries/attempt-log.handler.js';
 import { AttemptLogProjector } from './deliveries/attempt-log.projector.js';

@@ -4,7 +4,7 @@ import type { InboundMessage } from '@odis/messaging';
 import { disableCauseOf, isExhaustionReason, type DisableCause, type DisabledEventData, type DisableResult, type SubscriptionState } from '@odis/subscriptions';
 import { DisabledWebhookEmail } from './disabled-webhook-email.js';
 import { ExhaustedHandler, disabledDedupeKey, exhaustionDisable, type AccountLookup, type WebhookDisabler } from './exhausted.handler.js';
-import { InMemoryNotificationLog } from './testing/in-memory-notification-log.js';
+import { InMemoryNotificationLog } from '../notifications/testing/in-memory-notification-log.js';
 
 /** disableAfterExhaustion with the store's semantics: versions, idempotence, re-enabled-since. */
 class FakeWebhooks implements WebhookDisabler {

@@ -2,7 +2,7 @@ import { ExhaustedDeliveryCodec, type ExhaustedDelivery } from '@odis/contracts'
 import { classifyFailure, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AccountDirectory, DisabledEventData, DisableResult, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail, disableReason, failedAttempts, lastErrorLabel } from './disabled-webhook-email.js';
-import type { NotificationLogRepository } from './notification-log.js';
+import type { NotificationLogRepository } from '../notifications/notification-log.js';
 
 /** The part of SubscriptionStore the notifier uses. */
 export type WebhookDisabler = Pick<SubscriptionStore, 'disableAfterExhaustion'>;
