@@ -1,4 +1,4 @@
-import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
@@ -28,7 +28,6 @@ function notifierProviders(config: NotifierConfig): Provider[] {
           maxBackoffMs: config.NOTIFIER_RETRY_MAX_MS,
           pollMs: config.NOTIFIER_POLL_MS,
           leaseMs: Math.max(60_000, config.SMTP_TIMEOUT_MS * 6),
-          logger: new Logger('NotificationSender'),
         }),
     },
     { provide: DisabledWebhookEmail, useFactory: () => new DisabledWebhookEmail({ apiBaseUrl: config.PUBLIC_API_URL, dashboardUrl: config.DASHBOARD_URL }) },
@@ -36,7 +35,7 @@ function notifierProviders(config: NotifierConfig): Provider[] {
       provide: ExhaustedHandler,
       inject: [SubscriptionStore, AccountDirectory, NotificationLogRepository, DisabledWebhookEmail, NotificationSender],
       useFactory: (store: SubscriptionStore, accounts: AccountDirectory, notifications: NotificationLogRepository, email: DisabledWebhookEmail, sender: NotificationSender) =>
-        new ExhaustedHandler({ disabler: store, accounts, notifications, email, onQueued: () => sender.wake(), logger: new Logger('ExhaustedHandler') }),
+        new ExhaustedHandler({ disabler: store, accounts, notifications, email, onQueued: () => sender.wake() }),
     },
     NotifierService,
   ];

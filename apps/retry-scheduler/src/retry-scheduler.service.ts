@@ -30,7 +30,7 @@ export const retryHandlerProvider: Provider = {
   provide: RetryHandler,
   inject: [RETRY_SCHEDULER_CONFIG, MessageProducer],
   useFactory: (config: RetrySchedulerConfig, producer: MessageProducer) =>
-    new RetryHandler(config.WEBHOOK_RETRY_SCHEDULE, new KafkaDeliveryPublisher(producer), { logger: new Logger('RetryHandler') }),
+    new RetryHandler(config.WEBHOOK_RETRY_SCHEDULE, new KafkaDeliveryPublisher(producer)),
 };
 
 /** The schedule in force (logged at start) and the tier consumer's runner (for tests). */

@@ -1,3 +1,4 @@
+import { Logger, type LoggerService } from '@nestjs/common';
 import { ExhaustedDeliveryCodec, type ExhaustedDelivery } from '@odis/contracts';
 import { classifyFailure, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AccountDirectory, DisabledEventData, DisableResult, SubscriptionStore } from '@odis/subscriptions';
@@ -17,12 +18,6 @@ export function disabledDedupeKey(subscriptionId: string, disabledEventVersion: 
   return `webhook-disabled:${subscriptionId}:${disabledEventVersion}`;
 }
 
-export interface ExhaustedHandlerLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
 export interface ExhaustedHandlerDeps {
   disabler: WebhookDisabler;
   accounts: AccountLookup;
@@ -31,10 +26,8 @@ export interface ExhaustedHandlerDeps {
   /** Called after a pending notification was inserted (wakes the sender). */
   onQueued?: () => void;
   clock?: () => number;
-  logger?: ExhaustedHandlerLogger;
+  logger?: LoggerService;
 }
-
-const silent: ExhaustedHandlerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** What the handler did with one message (for logs and tests). */
 export type ExhaustedResult =
@@ -50,11 +43,11 @@ export type ExhaustedResult =
  */
 export class ExhaustedHandler {
   private readonly clock: () => number;
-  private readonly logger: ExhaustedHandlerLogger;
+  private readonly logger: LoggerService;
 
   constructor(private readonly deps: ExhaustedHandlerDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.logger = deps.logger ?? silent;
+    this.logger = deps.logger ?? new Logger('ExhaustedHandler');
   }
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {

@@ -1,3 +1,4 @@
+import { Logger, type LoggerService } from '@nestjs/common';
 import { backoffDelay } from '@odis/config';
 import { PollingLoop } from '@odis/platform';
 import type { ClaimedNotification, NotificationLogRepository } from './notification-log.js';
@@ -28,12 +29,6 @@ export function isPermanentMailError(err: unknown): boolean {
   return (err as { code?: unknown })?.code === 'EENVELOPE' && typeof code !== 'number';
 }
 
-export interface SenderLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
 export interface NotificationSenderOptions {
   from: string;
   batchSize?: number;
@@ -47,7 +42,7 @@ export interface NotificationSenderOptions {
   maxBackoffMs?: number;
   /** Attempts after which a permanently rejected mail is given up (status failed). Default 10. Transient failures are retried forever. */
   maxPermanentAttempts?: number;
-  logger?: SenderLogger;
+  logger?: LoggerService;
   random?: () => number;
 }
 
@@ -56,8 +51,6 @@ export interface SendRound {
   retried: number;
   failed: number;
 }
-
-const silent: SenderLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Sends what the notification log owes. Each round claims due rows atomically (so two notifier
@@ -69,7 +62,7 @@ const silent: SenderLogger = { log: () => undefined, warn: () => undefined, erro
  */
 export class NotificationSender {
   private readonly o: Required<Omit<NotificationSenderOptions, 'logger' | 'random'>>;
-  private readonly logger: SenderLogger;
+  private readonly logger: LoggerService;
   private readonly random: () => number;
   private readonly loop: PollingLoop;
   private readonly domain: string;
@@ -88,7 +81,7 @@ export class NotificationSender {
       maxBackoffMs: options.maxBackoffMs ?? 300_000,
       maxPermanentAttempts: options.maxPermanentAttempts ?? 10,
     };
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? new Logger('NotificationSender');
     this.random = options.random ?? Math.random;
     this.domain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'odis.ai';
     this.loop = new PollingLoop({

@@ -1,3 +1,4 @@
+import { Logger, type LoggerService } from '@nestjs/common';
 import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import { backoffDelay, type RetrySchedule } from '@odis/config';
@@ -8,21 +9,13 @@ export interface DeliveryPublisher {
   publish(job: DeliveryJob, raw: Buffer, headers: Record<string, string>): Promise<void>;
 }
 
-export interface HandlerLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
 export interface RetryHandlerOptions {
   clock?: () => number;
-  logger?: HandlerLogger;
+  logger?: LoggerService;
   /** First wait after a failed publish; doubled per failure of the same record, capped at maxPublishBackoffMs. */
   publishBackoffMs?: number;
   maxPublishBackoffMs?: number;
 }
-
-const silent: HandlerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Decides about the head of one tier partition: not due → defer the partition until it is (the
@@ -32,7 +25,7 @@ const silent: HandlerLogger = { log: () => undefined, warn: () => undefined, err
  */
 export class RetryHandler {
   private readonly clock: () => number;
-  private readonly logger: HandlerLogger;
+  private readonly logger: LoggerService;
   private readonly publishFailures = new Map<string, number>();
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
@@ -43,7 +36,7 @@ export class RetryHandler {
     options: RetryHandlerOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? new Logger('RetryHandler');
     this.backoffMs = options.publishBackoffMs ?? 500;
     this.maxBackoffMs = options.maxPublishBackoffMs ?? 30_000;
   }
