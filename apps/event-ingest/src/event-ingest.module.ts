@@ -1,6 +1,7 @@
 import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
-import { HealthModule } from '@odis/platform';
+import { APP_FILTER } from '@nestjs/core';
+import { ApiExceptionFilter, HealthModule } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from './config/event-ingest.config.js';
 import { EventsController } from './http/events.controller.js';
 import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
@@ -32,7 +33,7 @@ class IngestCoreModule {
 class RawEventsModule {}
 
 /** `POST /v1/events`, `/stats`, `/metrics`. */
-@Module({ controllers: [EventsController, StatsController], providers: [IngestRequestMiddleware] })
+@Module({ controllers: [EventsController, StatsController], providers: [IngestRequestMiddleware, { provide: APP_FILTER, useClass: ApiExceptionFilter }] })
 class IngestHttpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(IngestRequestMiddleware).forRoutes({ path: 'v1/events', method: RequestMethod.POST });

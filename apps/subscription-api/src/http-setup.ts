@@ -1,9 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
-import { bodyParserErrorHandler } from './errors/api-exception.filter.js';
 import { checkInputSafety, verifyUtf8 } from './errors/input-safety.js';
 import type { SubscriptionApiConfig } from './config/subscription-api.config.js';
+import { apiErrorMiddleware } from '@odis/platform';
+import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 
 /** Body parsing with a size limit, UTF-8 check and JSON errors, input safety checks, and the OpenAPI document at /docs. */
 export function configureHttp(app: INestApplication, config: SubscriptionApiConfig): void {
@@ -14,7 +15,7 @@ export function configureHttp(app: INestApplication, config: SubscriptionApiConf
   app.use(express.json({ limit: config.API_MAX_BODY_BYTES, type: () => true, strict: false, verify: verifyUtf8 }));
   // NUL characters and nesting depth of every body and query (path ids: IdParamPipe).
   app.use(checkInputSafety);
-  app.use(bodyParserErrorHandler);
+  app.use(apiErrorMiddleware(new SubscriptionApiErrorMapper()));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

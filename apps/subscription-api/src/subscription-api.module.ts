@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { SecretBox } from '@odis/contracts';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
-import { HealthModule, systemResolver } from '@odis/platform';
+import { ApiErrorMapper, ApiExceptionFilter, HealthModule, systemResolver } from '@odis/platform';
 import { SubscriptionsModule } from '@odis/subscriptions';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthThrottle } from './auth/auth-throttle.js';
@@ -13,7 +13,7 @@ import { attemptLogConsumer, AttemptLogHandler } from './deliveries/attempt-log.
 import { AttemptLogProjector } from './deliveries/attempt-log.projector.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
-import { ApiExceptionFilter } from './errors/api-exception.filter.js';
+import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
 import { OutboxModule } from './outbox/outbox.module.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
@@ -40,6 +40,7 @@ export class SubscriptionApiModule {
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
         { provide: AuthThrottle, useValue: AuthThrottle.fromConfig(config) },
         { provide: DnsResolver, useValue: { resolve: systemResolver } },
+        { provide: ApiErrorMapper, useClass: SubscriptionApiErrorMapper },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         ApiKeyGuard,
         WebhooksService,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, KafkaMessage, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { ConsumerRunner, runnerReadiness, type ConsumerRunnerOptions } from './consumer-runner.js';
-import { DependencyUnavailableError } from './failure.js';
+import { DependencyUnavailableError } from '@odis/platform';
 import { MessageProducer, type KafkaProducerLike } from './message-producer.js';
 import { Outcome, type MessageOutcome } from './message.types.js';
 

@@ -8,5 +8,4 @@ export * from './partition-offset-tracker.js';
 export * from './read-topic-to-end.js';
 export * from './nest/messaging.module.js';
 export * from './nest/consumer.module.js';
-export * from './failure.js';
 export * from './nest/kafka-consumers.transport.js';

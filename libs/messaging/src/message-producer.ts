@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { KafkaConnection } from './kafka-connection.js';
-import { classifyFailure, DependencyUnavailableError, PermanentFailureError } from './failure.js';
+import { classifyFailure, DependencyUnavailableError, PermanentFailureError } from '@odis/platform';
 import { describeError, type OutboundMessage } from './message.types.js';
 
 const { Partitioners } = kafkajs;

@@ -4,7 +4,7 @@ import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } 
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
-import { classifyFailure, type Failure } from './failure.js';
+import { classifyFailure, type Failure } from '@odis/platform';
 import { MessageProducer } from './message-producer.js';
 import { describeError, normalizeOutcome, toInboundMessage, type InboundMessage, type MessageHandlerFn, type MessageOutcome } from './message.types.js';
 

@@ -4,3 +4,6 @@ export * from './health/service-name.js';
 export * from './net/target-policy.js';
 export * from './bootstrap.js';
 export * from './polling-loop.js';
+export * from './failure.js';
+export * from './http/api-error.js';
+export * from './http/api-exception.filter.js';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { classifyFailure, MessageProducer, type OutboundMessage } from '@odis/messaging';
+import { MessageProducer, type OutboundMessage } from '@odis/messaging';
+import { classifyFailure } from '@odis/platform';
 import { retryWithBackoff } from '@odis/config';
 
 /**

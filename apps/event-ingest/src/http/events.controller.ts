@@ -1,11 +1,12 @@
-import { Controller, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiError } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 import { IngestStats } from '../ingest/ingest-stats.js';
 import { ValidatedEventPublisher } from '../ingest/validated-event.publisher.js';
 import { EventValidator } from '../validation/event-validator.js';
 import type { RequestWithRawBody } from './ingest-request.middleware.js';
 
-const error = (status: number, code: string, message: string, field: string | null = null) => new HttpException({ error: { code, message, field } }, status);
+const error = (status: number, code: string, message: string, field: string | null = null) => new ApiError(status, code, message, field ?? undefined);
 
 /**
  * `POST /v1/events` for systems that cannot produce to Kafka: the same envelope as

@@ -1,18 +1,14 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '@odis/contracts';
+import { ApiError, sendApiError } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 
 export type RequestWithRawBody = IncomingMessage & { body?: Buffer };
 
-/** `{"error": {code, message, field}}`, the error shape of every ingest answer. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, field: string | null = null): void {
-  const body = JSON.stringify({ error: { code, message, field } });
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-  res.end(body);
+/** The one API error shape (`{"error": {code, message, field}}`), written before Nest's pipeline. */
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendApiError(res, new ApiError(status, code, message, undefined, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}));
 }
 
 /**

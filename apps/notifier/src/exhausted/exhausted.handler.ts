@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { ExhaustedDeliveryCodec, type ExhaustedDelivery } from '@odis/contracts';
-import { classifyFailure, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { classifyFailure } from '@odis/platform';
 import type { AccountDirectory, DisabledEventData, DisableResult, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail, disableReason, failedAttempts, lastErrorLabel } from './disabled-webhook-email.js';
 import type { NotificationLogRepository } from '../notifications/notification-log.js';

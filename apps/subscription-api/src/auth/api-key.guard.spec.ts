@@ -3,9 +3,9 @@ import type { ExecutionContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AccountDirectory, hashApiKey } from '@odis/subscriptions';
-import { ApiError } from '../errors/api-error.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { ApiError } from '@odis/platform';
 
 const newKey = () => `odis_sk_${randomBytes(32).toString('base64url')}`;
 

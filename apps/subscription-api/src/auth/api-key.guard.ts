@@ -1,8 +1,8 @@
 import { createParamDecorator, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { AccountDirectory, hashApiKey, type AuthenticatedKey } from '@odis/subscriptions';
-import { ApiError } from '../errors/api-error.js';
 import { AuthThrottle } from './auth-throttle.js';
+import { ApiError } from '@odis/platform';
 
 type AuthedRequest = Request & { auth?: AuthenticatedKey };
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { attemptRecord, decodeMessage } from '@odis/contracts';
-import { classifyFailure } from '@odis/messaging';
+import { classifyFailure } from '@odis/platform';
 import { DeliveryLogRepository } from './delivery-log.repository.js';
 
 /**

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { DeliveryAttemptEntity } from '@odis/persistence';
 import { SubscriptionStore } from '@odis/subscriptions';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
-import { ApiError } from '../errors/api-error.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { decodeCursor, DeliveryLogRepository, encodeCursor } from './delivery-log.repository.js';
 import { ZodPipe } from '../webhooks/zod-body.pipe.js';
+import { ApiError } from '@odis/platform';
 
 const query = z.strictObject({
   limit: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiError } from './api-error.js';
 import { findInputProblem, IdParamPipe, MAX_INPUT_DEPTH, verifyUtf8 } from './input-safety.js';
+import { ApiError } from '@odis/platform';
 
 function deep(levels: number): unknown {
   let v: unknown = 'x';

@@ -1,7 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { isUtf8 } from 'node:buffer';
-import { ApiError } from './api-error.js';
+import { ApiError } from '@odis/platform';
 
 /** Deepest nesting of a JSON body or query the API accepts (its bodies are at most 2 levels deep). */
 export const MAX_INPUT_DEPTH = 16;

@@ -3,16 +3,16 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, 
 import type { Response } from 'express';
 import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
-import { ApiError } from '../errors/api-error.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { presentHistoryEvent, presentWebhook } from './webhook.presenter.js';
 import { createWebhookBody, listWebhooksQuery, updateWebhookBody, type CreateWebhookBody, type UpdateWebhookBody } from './webhook.schemas.js';
 import { WebhooksService } from './webhooks.service.js';
 import { ZodPipe } from './zod-body.pipe.js';
+import { ApiError } from '@odis/platform';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-const errorResponse = { description: 'JSON error: {"error": {"code", "message", "field"?}}' };
+const errorResponse = { description: 'JSON error: {"error": {"code", "message", "field"}} (field null when no single field is at fault)' };
 
 /** Parses `If-Match: "3"` / `3` into a version; anything else is a 400. */
 function expectedVersion(ifMatch: string | undefined): number | undefined {

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { newId, SecretBox } from '@odis/contracts';
-import { checkTargetUrl, type Resolver } from '@odis/platform';
+import { ApiError, checkTargetUrl, type Resolver } from '@odis/platform';
 import { decideChanges, secretHint, SubscriptionStore, type SubscriptionChanges, type SubscriptionState } from '@odis/subscriptions';
-import { ApiError } from '../errors/api-error.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import type { CreateWebhookBody, UpdateWebhookBody } from './webhook.schemas.js';
 

@@ -1,6 +1,6 @@
 import type { PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
-import { ApiError } from '../errors/api-error.js';
+import { ApiError } from '@odis/platform';
 
 /** Validates a body or query with a zod schema; the 400 names the first bad field. */
 export class ZodPipe<T> implements PipeTransform<unknown, T> {

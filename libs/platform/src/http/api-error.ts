@@ -1,6 +1,7 @@
 /**
- * Every rejection of the API: an HTTP status, a stable machine-readable `code`, a human message,
- * and the offending field when there is one. Rendered as `{"error": {code, message, field?}}`.
+ * Every rejection of every HTTP app (the API, event-ingest): an HTTP status, a stable
+ * machine-readable `code`, a human message, and the offending field (null when none). Rendered as
+ * `{"error": {code, message, field}}`.
  */
 export class ApiError extends Error {
   constructor(
@@ -26,10 +27,7 @@ export class ApiError extends Error {
   static conflict(message: string): ApiError {
     return new ApiError(409, 'version_conflict', message);
   }
-  static webhookLimit(limit: number, message: string): ApiError {
-    return new ApiError(409, 'webhook_limit_reached', message, undefined, { 'X-Webhook-Limit': String(limit) });
-  }
-  static unavailable(retryAfterSeconds: number, message = 'the database is not reachable; retry shortly'): ApiError {
+  static unavailable(retryAfterSeconds: number, message = 'a service we depend on is not reachable; retry shortly'): ApiError {
     return new ApiError(503, 'service_unavailable', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
   }
   static rateLimited(retryAfterSeconds: number): ApiError {
@@ -39,6 +37,6 @@ export class ApiError extends Error {
   }
 
   toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+    return { error: { code: this.code, message: this.message, field: this.field ?? null } };
   }
 }
