@@ -1,10 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { EVENT_TOPICS, SecretBox, SEED_EXAMPLES, SubscriptionSnapshotCodec, serializeWebhookPayload, TOPICS, type RawTelephonyEvent, type SubscriptionSnapshot } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type OutboundMessage } from '@odis/messaging';
 import { loadDispatcherConfig, type DispatcherConfig } from '../apps/dispatcher/src/config/dispatcher.config.js';
@@ -12,7 +10,10 @@ import { DeliveryAttempter } from '../apps/dispatcher/src/delivery/delivery-atte
 import { GotWebhookClient } from '../apps/dispatcher/src/delivery/got-webhook-client.js';
 import { processes } from '../scripts/local-stack/processes.js';
 import type { BenchApp, BenchStack } from './stack.js';
-import { ms, printTable, summarize } from './stats.js';
+import { PROFILE_PRELOAD, summarizeProfile } from './profile.js';
+import { ReceiverProcess, steadyRate, type ReceiverReport } from './receiver-process.js';
+import { cpuRow, cpuSnapshot, procMemory, type Pids } from './sampling.js';
+import { int, mib, ms, now, printTable, secs, sleep, summarize, yes } from './stats.js';
 
 /**
  * event-ingest + dispatcher on the whole local stack (real broker, both apps as child processes, a
@@ -81,174 +82,6 @@ export const defaultDispatchBenchOptions = (): DispatchBenchOptions => ({
 
 const TARGET = { deliveriesPerSecond: 2_000, ceilingRatio: 0.5, p50Ms: 20, p99Ms: 100, rssBytes: 250 * 1e6 };
 
-/** Epoch milliseconds with sub-millisecond resolution; the receiver process uses the same clock. */
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
-const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
-const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
-const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : 'n/a');
-const secs = (msec: number) => `${(msec / 1000).toFixed(1)} s`;
-
-// ------------------------------------------------------------------------------------------ receiver
-
-interface ReceiverReport {
-  count: number;
-  unique: number;
-  duplicates: number;
-  connections: number;
-  times: Float64Array;
-  paths: Array<[string, number]>;
-  calls: Array<[string, number]>;
-}
-
-/** The receiver child process (bench/dispatch-receiver.ts) and its IPC request/response. */
-class ReceiverProcess {
-  private seq = 0;
-  private readonly pending = new Map<number, (m: Record<string, unknown>) => void>();
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.on('message', (m: Record<string, unknown>) => {
-      const done = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
-      if (done) {
-        this.pending.delete(m.id as number);
-        done(m);
-      }
-    });
-  }
-
-  static async start(): Promise<ReceiverProcess> {
-    const script = join(dirname(fileURLToPath(import.meta.url)), 'dispatch-receiver.js');
-    const child = fork(script, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('receiver did not start within 10 s')), 10_000);
-      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
-      child.on('message', (m: { type?: string; port?: number }) => {
-        if (m.type === 'listening' && m.port) {
-          clearTimeout(timer);
-          resolve(m.port);
-        }
-      });
-    });
-    return new ReceiverProcess(child, `http://127.0.0.1:${port}`);
-  }
-
-  get pid(): number {
-    return this.child.pid ?? 0;
-  }
-
-  private call<T>(cmd: string, extra: Record<string, unknown> = {}): Promise<T> {
-    const id = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`receiver did not answer ${cmd} within 30 s`));
-      }, 30_000);
-      this.pending.set(id, (m) => {
-        clearTimeout(timer);
-        resolve(m as T);
-      });
-      this.child.send({ id, cmd, ...extra });
-    });
-  }
-
-  reset(parse = false): Promise<unknown> {
-    return this.call('reset', { parse });
-  }
-
-  async count(): Promise<number> {
-    return (await this.call<{ count: number }>('count')).count;
-  }
-
-  report(): Promise<ReceiverReport> {
-    return this.call<ReceiverReport>('report');
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    await this.call('close').catch(() => undefined);
-    await Promise.race([exited, sleep(3_000)]);
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-/** Deliveries between the 10th and 90th percentile receive times, divided by that span. */
-function steadyRate(times: ArrayLike<number>): { rate: number; n: number; spanMs: number } {
-  const sorted = Float64Array.from(times).sort();
-  if (sorted.length < 10) return { rate: NaN, n: sorted.length, spanMs: NaN };
-  const lo = Math.floor(0.1 * (sorted.length - 1));
-  const hi = Math.floor(0.9 * (sorted.length - 1));
-  const spanMs = sorted[hi] - sorted[lo];
-  return { rate: spanMs > 0 ? ((hi - lo) / spanMs) * 1000 : NaN, n: hi - lo, spanMs };
-}
-
-// ------------------------------------------------------------------------------------------ CPU and memory
-
-const TICKS_PER_SECOND = 100; // USER_HZ
-
-function procTicks(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return NaN;
-  }
-}
-
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - f[3] - f[4], total };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-
-function procMemory(pid: number | undefined): { rss: number; hwm: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return { rss: NaN, hwm: NaN };
-  }
-}
-
-type Pids = Record<string, number | undefined>;
-interface CpuSnapshot {
-  at: number;
-  ticks: Record<string, number>;
-  machine: { busy: number; total: number };
-}
-
-function cpuSnapshot(pids: Pids): CpuSnapshot {
-  const ticks: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) ticks[name] = procTicks(pid);
-  return { at: now(), ticks, machine: machineTicks() };
-}
-
-/** CPU of each process over [a, b] in % of one core, "everything else" and the machine's busy share. */
-function cpuRow(a: CpuSnapshot, b: CpuSnapshot): Record<string, string> {
-  const seconds = (b.at - a.at) / 1000;
-  const pct = (ticks: number) => (Number.isFinite(ticks) && seconds > 0 ? (ticks / TICKS_PER_SECOND / seconds) * 100 : NaN);
-  const row: Record<string, string> = {};
-  let ours = 0;
-  for (const name of Object.keys(a.ticks)) {
-    const v = pct(b.ticks[name] - a.ticks[name]);
-    row[name] = Number.isFinite(v) ? `${v.toFixed(0)} %` : 'n/a';
-    if (Number.isFinite(v)) ours += v;
-  }
-  const busy = pct(b.machine.busy - a.machine.busy);
-  row['everything else'] = Number.isFinite(busy) ? `${Math.max(0, busy - ours).toFixed(0)} %` : 'n/a';
-  row['machine busy'] = Number.isFinite(busy) ? `${busy.toFixed(0)} % of 200 %` : 'n/a';
-  return row;
-}
 
 // ------------------------------------------------------------------------------------------ Kafka helpers
 
@@ -302,112 +135,6 @@ async function produceAll(producer: MessageProducer, topic: string, messages: Ou
   const sends: Promise<void>[] = [];
   for (let i = 0; i < messages.length; i += chunk) sends.push(producer.send(topic, messages.slice(i, i + chunk)));
   await Promise.all(sends);
-}
-
-// ------------------------------------------------------------------------------------------ profile summary
-
-/**
- * Preloaded into the dispatcher (NODE_OPTIONS=--require) when profiling: runs the V8 CPU profiler
- * from the start; on SIGWINCH it writes what was sampled since the start or the previous SIGWINCH to
- * $ODIS_BENCH_PROFILE_DIR/dispatcher-<pid>-<n>.cpuprofile and profiles on (the inspector session of
- * the main thread answers synchronously). SIGWINCH, because Nest's shutdown hooks take SIGUSR2
- * (and SIGUSR1 starts the inspector); its default action is to ignore it.
- */
-const PROFILE_PRELOAD = `
-const { Session } = require('node:inspector');
-const { writeFileSync } = require('node:fs');
-const { join } = require('node:path');
-const dir = process.env.ODIS_BENCH_PROFILE_DIR;
-const session = new Session();
-session.connect();
-session.post('Profiler.enable');
-session.post('Profiler.start');
-let n = 0;
-process.on('SIGWINCH', () => {
-  session.post('Profiler.stop', (err, result) => {
-    if (!err) writeFileSync(join(dir, 'dispatcher-' + process.pid + '-' + String(++n).padStart(3, '0') + '.cpuprofile'), JSON.stringify(result.profile));
-    session.post('Profiler.start');
-  });
-});
-`;
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-
-/**
- * Who a sample belongs to: the first of these (in this order) found anywhere on its stack. So the
- * node:http and socket work got starts counts as the HTTP attempt; what runs in a bare callback
- * (an I/O completion) counts by its own frames.
- */
-const PROFILE_OWNERS: Array<[string, (cf: CallFrame) => boolean]> = [
-  ['HTTP attempt (got, GotWebhookClient)', (cf) => /node_modules\/got\/|got-webhook-client/.test(cf.url)],
-  ['Kafka (kafkajs)', (cf) => /node_modules\/kafkajs\//.test(cf.url)],
-  ['signing (HMAC)', (cf) => /contracts\/src\/signing/.test(cf.url)],
-  ['validation (zod)', (cf) => /node_modules\/zod\//.test(cf.url)],
-  ['dispatcher code (fan-out, executor, routing)', (cf) => /dist\/apps\/dispatcher\//.test(cf.url)],
-  ['libs/messaging (runner, producer)', (cf) => /dist\/libs\/messaging\//.test(cf.url)],
-  ['node:http / net / streams callbacks', (cf) => /^node:(_http|net|internal\/streams|internal\/stream_base)/.test(cf.url)],
-];
-
-/**
- * Self time of a .cpuprofile by owner (see PROFILE_OWNERS; GC on its own), by area (npm package,
- * node internals, our apps/libs) and by function.
- */
-export function summarizeProfile(file: string, top = 15): { owners: Record<string, string | number>[]; areas: Record<string, string | number>[]; functions: Record<string, string | number>[] } {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: CallFrame; children?: number[] }>; samples: number[]; timeDeltas: number[] };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
-  const parentOf = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const ownerOf = (id: number): string => {
-    const leaf = byId.get(id)!;
-    if (leaf.functionName.startsWith('(')) return leaf.functionName; // (garbage collector), (program), (idle)
-    const stack: CallFrame[] = [];
-    for (let cur: number | undefined = id; cur !== undefined && stack.length < 500; cur = parentOf.get(cur)) stack.push(byId.get(cur)!);
-    for (const [owner, test] of PROFILE_OWNERS) if (stack.some((cf) => cf.url && test(cf))) return owner;
-    return 'other';
-  };
-  const owners = new Map<string, number>();
-  const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  const area = (cf: CallFrame): string => {
-    if (!cf.url) return cf.functionName.startsWith('(') ? cf.functionName : '(native)';
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(cf.url);
-    if (pkg) return `npm ${pkg[1]}`;
-    if (cf.url.startsWith('node:')) return cf.url.split('/').slice(0, 2).join('/');
-    const ours = /\/dist\/(apps|libs)\/([^/]+)/.exec(cf.url);
-    if (ours) return `${ours[1]}/${ours[2]}`;
-    return 'other';
-  };
-  const shortUrl = (url: string) => url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
-  const areas = new Map<string, number>();
-  const fns = new Map<string, number>();
-  let total = 0;
-  for (const [id, us] of selfUs) {
-    const cf = byId.get(id);
-    if (!cf) continue;
-    total += us;
-    const a = area(cf);
-    areas.set(a, (areas.get(a) ?? 0) + us);
-    const o = ownerOf(id);
-    owners.set(o, (owners.get(o) ?? 0) + us);
-    const fn = `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
-    fns.set(fn, (fns.get(fn) ?? 0) + us);
-  }
-  const busy = total - (areas.get('(idle)') ?? 0);
-  const rows = (m: Map<string, number>, label: string) =>
-    [...m]
-      .filter(([k]) => k !== '(idle)')
-      .sort((x, y) => y[1] - x[1])
-      .slice(0, top)
-      .map(([k, us]) => ({ [label]: k, 'self ms': int(us / 1000), 'of busy': `${((us / busy) * 100).toFixed(1)} %` }));
-  return {
-    owners: [{ owner: '(total busy, excluding idle)', 'self ms': int(busy / 1000), 'of busy': '100 %' }, ...rows(owners, 'owner')],
-    areas: rows(areas, 'area'),
-    functions: rows(fns, 'function'),
-  };
 }
 
 // ------------------------------------------------------------------------------------------ the benchmark

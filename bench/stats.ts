@@ -45,3 +45,11 @@ export function printTable(title: string, rows: Record<string, string | number>[
   process.stdout.write(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) process.stdout.write(line(cols.map((c) => String(r[c]))));
 }
+
+/** Epoch milliseconds with sub-millisecond resolution (the same clock in every benchmark process). */
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+export const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+export const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+export const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : 'n/a');
+export const secs = (msec: number) => `${(msec / 1000).toFixed(1)} s`;
