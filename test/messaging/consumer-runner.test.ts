@@ -23,12 +23,17 @@ function producerOf(conn: KafkaConnection): MessageProducer {
   return p;
 }
 
+/** A connection, a fresh topic with `partitions` partitions, and a fresh group id. */
+async function freshTopic(prefix: string, partitions = 1): Promise<{ conn: KafkaConnection; topic: string; groupId: string }> {
+  const conn = connection();
+  const topic = unique(prefix);
+  await createTopic(conn.kafka, topic, partitions);
+  return { conn, topic, groupId: unique('g') };
+}
+
 describe('ConsumerRunner against a real broker', () => {
   it('consumes what was produced, in order, and commits it', async () => {
-    const conn = connection();
-    const topic = unique('it.consume');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 1);
+    const { conn, topic, groupId } = await freshTopic('it.consume');
     const producer = producerOf(conn);
     await producer.send(topic, [
       { key: 'a', value: 'one', headers: { h: '1' } },
@@ -48,10 +53,7 @@ describe('ConsumerRunner against a real broker', () => {
   });
 
   it('does not commit an offset whose handler keeps failing', async () => {
-    const conn = connection();
-    const topic = unique('it.fail');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 1);
+    const { conn, topic, groupId } = await freshTopic('it.fail');
     await producerOf(conn).sendOne(topic, { value: 'x' });
     let calls = 0;
     const r = runner(conn, {
@@ -72,10 +74,7 @@ describe('ConsumerRunner against a real broker', () => {
   });
 
   it('retries a failing handler and commits once it succeeds', async () => {
-    const conn = connection();
-    const topic = unique('it.retry');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 1);
+    const { conn, topic, groupId } = await freshTopic('it.retry');
     await producerOf(conn).sendOne(topic, { value: 'x' });
     let calls = 0;
     const r = runner(conn, {
@@ -146,10 +145,7 @@ describe('ConsumerRunner against a real broker', () => {
   });
 
   it('pauses a deferred partition and hands the same message over again at untilMs while other partitions flow', async () => {
-    const conn = connection();
-    const topic = unique('it.defer');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 2);
+    const { conn, topic, groupId } = await freshTopic('it.defer', 2);
     const raw = await rawProducer(conn.kafka);
     cleanups.push(() => raw.disconnect());
     await raw.send({ topic, messages: [{ partition: 0, value: 'head' }, { partition: 0, value: 'behind-head' }] });
@@ -196,10 +192,7 @@ describe('ConsumerRunner against a real broker', () => {
   });
 
   it('with partitionConcurrency > 1 commits only the contiguous settled prefix', async () => {
-    const conn = connection();
-    const topic = unique('it.concurrency');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 1);
+    const { conn, topic, groupId } = await freshTopic('it.concurrency');
     await producerOf(conn).send(topic, Array.from({ length: 10 }, (_, i) => ({ value: String(i) })));
     const gate = deferred();
     const finished = new Set<number>();
@@ -236,10 +229,7 @@ describe('ConsumerRunner against a real broker', () => {
   });
 
   it('stop() lets in-flight handlers finish and commits them', async () => {
-    const conn = connection();
-    const topic = unique('it.stop');
-    const groupId = unique('g');
-    await createTopic(conn.kafka, topic, 1);
+    const { conn, topic, groupId } = await freshTopic('it.stop');
     await producerOf(conn).sendOne(topic, { value: 'slow' });
     const started = deferred();
     let finished = false;
