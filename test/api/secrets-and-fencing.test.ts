@@ -11,7 +11,7 @@ import { newId, SecretBox, TOPICS } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type TopicReader } from '@odis/messaging';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
 import { runCli } from '../../apps/subscription-api/src/cli/accounts.command.js';
-import { OutboxRelay, type OutboxPublisher } from '../../apps/subscription-api/src/outbox/outbox.relay.js';
+import { OutboxRelay, type OutboxPublisher } from '@odis/subscriptions';
 import { RoutingTable } from '../../apps/dispatcher/src/routing/routing-table.js';
 import { SubscriptionChangelogApplier } from '../../apps/dispatcher/src/routing/subscription-changelog.applier.js';
 import { waitFor } from '../support/infra.js';

@@ -3,8 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { subscriptionSnapshot, TOPICS } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type TopicReader } from '@odis/messaging';
-import { OutboxRelayService } from '../../apps/subscription-api/src/outbox/outbox.module.js';
-import { OutboxRelay } from '../../apps/subscription-api/src/outbox/outbox.relay.js';
+import { OutboxRelayService } from '@odis/subscriptions';
+import { OutboxRelay } from '@odis/subscriptions';
 import { waitFor } from '../support/infra.js';
 import { createAccount, requireEnv, startSubscriptionApi, withDataSource } from './subscription-api.harness.js';
 

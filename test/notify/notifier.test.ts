@@ -13,8 +13,8 @@ import type { INestApplication } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { DataSource } from 'typeorm';
-import { newId, SecretBox, TOPICS, type ExhaustedDelivery } from '@odis/contracts';
-import type { KafkaConnection } from '@odis/messaging';
+import { newId, SecretBox, TOPICS, type ExhaustedDelivery, type SubscriptionSnapshot } from '@odis/contracts';
+import { readTopicToEnd, type KafkaConnection } from '@odis/messaging';
 import { dataSourceOptions, runMigrations } from '@odis/persistence';
 import { AccountDirectory, decideChanges, SubscriptionStore } from '@odis/subscriptions';
 import { requireEnv, waitFor } from '../support/infra.js';
@@ -275,6 +275,25 @@ describe('notifier', () => {
     expect(await mailsFor(webhookId)).toHaveLength(0);
   }, 60_000);
 
+  it('relays the disabling to the changelog itself: dispatchers learn of it while subscription-api is down', async () => {
+    // No subscription-api runs in this file: only the notifier's own outbox relay can publish the snapshot.
+    const { accountId, webhookId, url } = await newWebhook();
+    await publish(exhausted(accountId, webhookId, url));
+    const snapshot = await waitFor(async () => {
+      let last: SubscriptionSnapshot | null = null;
+      const reader = await readTopicToEnd(conn, {
+        topic: TOPICS.subscriptions,
+        groupIdPrefix: 'it-notifier-changelog',
+        onMessage: (m) => {
+          if (m.key?.toString() === webhookId && m.value) last = JSON.parse(m.value.toString('utf8')) as SubscriptionSnapshot;
+        },
+      });
+      await reader.stop();
+      return (last as SubscriptionSnapshot | null)?.status === 'disabled' ? last : null;
+    }, { timeoutMs: 30_000, message: 'the disabled snapshot on webhooks.subscriptions' });
+    expect(snapshot).toMatchObject({ id: webhookId, account_id: accountId, status: 'disabled' });
+  }, 60_000);
+
   it('answers /health and /ready with its checks', async () => {
     const server = app.getHttpServer();
     const { port } = server.address() as { port: number };
@@ -284,7 +303,7 @@ describe('notifier', () => {
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
-    expect(Object.keys(body.checks).sort()).toEqual(['exhausted-consumer', 'kafka-producer', 'postgres']);
+    expect(Object.keys(body.checks).sort()).toEqual(['exhausted-consumer', 'kafka-producer', 'outbox-relay', 'postgres']);
   });
 
   it('dead-letters an undecodable exhausted message and keeps consuming', async () => {

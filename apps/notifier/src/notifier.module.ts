@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
-import { AccountDirectory, SubscriptionsModule, SubscriptionStore } from '@odis/subscriptions';
+import { AccountDirectory, OutboxModule, SubscriptionsModule, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail } from './exhausted/disabled-webhook-email.js';
 import { ExhaustedHandler } from './exhausted/exhausted.handler.js';
 import { NotificationLogRepository } from './notifications/notification-log.js';
@@ -52,6 +52,8 @@ export class NotifierModule {
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
         MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         SubscriptionsModule,
+        // The disabling it writes reaches the dispatchers through the outbox even while the API is down.
+        OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         exhaustedConsumer(config),
       ],
       providers: notifierProviders(config),

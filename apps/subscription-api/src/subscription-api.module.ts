@@ -4,7 +4,7 @@ import { SecretBox } from '@odis/contracts';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { ApiErrorMapper, ApiExceptionFilter, HealthModule, systemResolver } from '@odis/platform';
-import { SubscriptionsModule } from '@odis/subscriptions';
+import { OutboxModule, SubscriptionsModule } from '@odis/subscriptions';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { AuthThrottle } from './auth/auth-throttle.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from './config/subscription-api.config.js';
@@ -15,7 +15,6 @@ import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
 import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
-import { OutboxModule } from './outbox/outbox.module.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 
@@ -31,7 +30,7 @@ export class SubscriptionApiModule {
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
         MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
         SubscriptionsModule,
-        { module: OutboxModule, providers: [configProvider] } as DynamicModule,
+        OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
       ],
       controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController],

@@ -72,3 +72,15 @@ export const httpAppSettings = (port: number) => ({
   PORT: settings.port(port).describe('HTTP port (`/health`, `/ready`, the API)'),
   LOG_LEVEL: settings.logLevel.describe('log verbosity (`error`, `warn`, `log`, `debug`, `verbose`)'),
 });
+
+/** The apps that write subscription events and so run the outbox relay (subscription-api, notifier). */
+export const outboxRelaySettings = {
+  OUTBOX_POLL_MS: settings.int(500, 10, 60_000).describe('fallback poll of the outbox (NOTIFY wakes it at once)'),
+  /**
+   * A relay that takes over from one that died mid-publish waits this long before its first
+   * publish, so a stale send of the old leader can never land after the new leader's records.
+   */
+  OUTBOX_FENCING_WINDOW_MS: settings
+    .int(60_000, 100, 600_000)
+    .describe('longest one relay publish may take; a relay taking over from a dead leader waits out its window'),
+};

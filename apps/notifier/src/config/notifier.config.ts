@@ -1,4 +1,4 @@
-import { defineSettings, documented, httpAppSettings, kafkaConsumerSettings, settings, type SettingsOf } from '@odis/config';
+import { defineSettings, documented, httpAppSettings, kafkaConsumerSettings, outboxRelaySettings, settings, type SettingsOf } from '@odis/config';
 import { databaseSettings } from '@odis/persistence';
 import { z } from 'zod';
 
@@ -7,6 +7,7 @@ export const notifierSettings = defineSettings('notifier', {
   ...httpAppSettings(3004),
   ...kafkaConsumerSettings,
   ...databaseSettings,
+  ...outboxRelaySettings,
   SMTP_URL: documented(settings.smtpUrl, { description: '`smtp://[user:pass@]host:port` or `smtps://`', setByLocalStack: true }),
   MAIL_FROM: z.string().optional().default('ODIS Webhooks <webhooks@odis.ai>').describe('sender of the emails'),
   PUBLIC_API_URL: z.string().url().optional().default('https://api.odis.ai').describe("API base in the email's re-enable call"),

@@ -1,15 +1,5 @@
 import { z } from 'zod';
-import {
-  defineSettings,
-  documented,
-  encryptionKeySettings,
-  httpAppSettings,
-  kafkaClientSettings,
-  privateTargetSettings,
-  refusePrivateTargetsInProduction,
-  settings,
-  type SettingsOf,
-} from '@odis/config';
+import { defineSettings, documented, encryptionKeySettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
 import { databaseSettings } from '@odis/persistence';
 
 /** Every setting of subscription-api, validated once at start (a bad one stops it with exit code 78). */
@@ -48,14 +38,7 @@ export const subscriptionApiSettings = defineSettings(
       .describe(
         "Express `trust proxy` (e.g. `1` hops, or `loopback, 10.0.0.0/8`); empty = the socket address. Set it behind an ingress, or all clients share its address's lookup budget",
       ),
-    OUTBOX_POLL_MS: settings.int(500, 10, 60_000).describe('fallback poll of the outbox (NOTIFY wakes it at once)'),
-    /**
-     * A relay that takes over from one that died mid-publish waits this long before its first
-     * publish, so a stale send of the old leader can never land after the new leader's records.
-     */
-    OUTBOX_FENCING_WINDOW_MS: settings
-      .int(60_000, 100, 600_000)
-      .describe('longest one relay publish may take; a relay taking over from a dead leader waits out its window'),
+    ...outboxRelaySettings,
   },
   [refusePrivateTargetsInProduction],
 );

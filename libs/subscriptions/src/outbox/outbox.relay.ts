@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { PollingLoop } from '@odis/platform';
-import { OUTBOX_CHANNEL } from '@odis/subscriptions';
+import { OUTBOX_CHANNEL } from '../subscription.store.js';
 import { fenceDecision } from './outbox.fencing.js';
 
 /** The part of the Kafka producer the relay needs. */
