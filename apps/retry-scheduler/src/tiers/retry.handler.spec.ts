@@ -4,6 +4,7 @@ import type { DeliveryJob } from '@odis/contracts';
 import type { InboundMessage } from '@odis/messaging';
 import { deliveryJobFixture } from '@odis/testing';
 import { RetryHandler, type DeliveryPublisher } from './retry.handler.js';
+import { PermanentFailureError } from '@odis/platform';
 
 const MINUTE = 60_000;
 const failedAt = Date.parse('2024-01-15T10:30:00Z');
@@ -71,15 +72,26 @@ describe('RetryHandler with the default schedule', () => {
     expect(publisher.published[0]!.headers).toEqual({ 'x-trace': 'abc' });
   });
 
-  it('keeps the head when publishing fails (defer with backoff), never dead-letters it', async () => {
+  it('keeps the head when publishing fails (Kafka away: retry, the runner backs off), never dead-letters it', async () => {
     const j = job(2, failedAt);
     publisher.failures = 3;
     const m = record('webhooks.retry.2', j);
-    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 500 });
-    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 1000 });
-    expect(await handler.handle(m)).toEqual({ kind: 'defer', untilMs: now + 2000 });
+    const waiting = { kind: 'retry', dependency: 'kafka', reason: expect.stringContaining('republish of dlv_1 failed') };
+    expect(await handler.handle(m)).toEqual(waiting);
+    expect(await handler.handle(m)).toEqual(waiting);
+    expect(await handler.handle(m)).toEqual(waiting);
     expect(await handler.handle(m)).toEqual({ kind: 'done' });
     expect(publisher.published).toHaveLength(1);
+  });
+
+  it('dead-letters a due job Kafka can never take (too large), with the reason', async () => {
+    const failing: DeliveryPublisher = {
+      publish: async () => {
+        throw new PermanentFailureError('too large');
+      },
+    };
+    const outcome = await new RetryHandler(RetrySchedule.parse(undefined), failing, { clock: () => now }).handle(record('webhooks.retry.2', job(2, failedAt)));
+    expect(outcome).toEqual({ kind: 'dead-letter', reason: 'republish of dlv_1 failed: too large' });
   });
 
   it('caps a due time beyond its tier so one bad head cannot hold the partition', async () => {

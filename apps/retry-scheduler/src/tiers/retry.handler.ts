@@ -1,7 +1,8 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import { backoffDelay, type RetrySchedule } from '@odis/config';
+import type { RetrySchedule } from '@odis/config';
+import { classifyFailure } from '@odis/platform';
 import { releasePlan } from './release-plan.js';
 
 /** Publishes a due job to `webhooks.deliveries`; resolves once the broker has acknowledged it (acks=all). */
@@ -12,9 +13,6 @@ export interface DeliveryPublisher {
 export interface RetryHandlerOptions {
   clock?: () => number;
   logger?: LoggerService;
-  /** First wait after a failed publish; doubled per failure of the same record, capped at maxPublishBackoffMs. */
-  publishBackoffMs?: number;
-  maxPublishBackoffMs?: number;
 }
 
 /**
@@ -26,9 +24,6 @@ export interface RetryHandlerOptions {
 export class RetryHandler {
   private readonly clock: () => number;
   private readonly logger: LoggerService;
-  private readonly publishFailures = new Map<string, number>();
-  private readonly backoffMs: number;
-  private readonly maxBackoffMs: number;
 
   constructor(
     private readonly schedule: RetrySchedule,
@@ -37,8 +32,6 @@ export class RetryHandler {
   ) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? new Logger('RetryHandler');
-    this.backoffMs = options.publishBackoffMs ?? 500;
-    this.maxBackoffMs = options.maxPublishBackoffMs ?? 30_000;
   }
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
@@ -65,15 +58,12 @@ export class RetryHandler {
     try {
       await this.publisher.publish(job, message.value as Buffer, message.headers);
     } catch (err) {
-      // Kafka unavailable: keep the record at the head and try again shortly; never dead-letter a due delivery.
-      const failures = (this.publishFailures.get(position) ?? 0) + 1;
-      if (this.publishFailures.size > 10_000) this.publishFailures.clear();
-      this.publishFailures.set(position, failures);
-      const wait = backoffDelay(failures, { initial: this.backoffMs, max: this.maxBackoffMs });
-      this.logger.error(`${job.delivery_id} (${position}): republish failed (${(err as Error).message}); retry in ${wait} ms`);
-      return Outcome.deferUntil(now + wait);
+      // A record Kafka can never take: dead letter with the reason. Anything else: Kafka is away; the
+      // runner keeps the record at the head and tries again with backoff, shown on /ready (decision 0006).
+      const failure = classifyFailure(err, 'kafka');
+      if (failure.kind === 'permanent') return Outcome.deadLetter(`republish of ${job.delivery_id} failed: ${failure.reason}`);
+      return Outcome.retry(failure.dependency ?? 'kafka', `republish of ${job.delivery_id} failed: ${failure.reason}`);
     }
-    this.publishFailures.delete(position);
     return Outcome.done();
   }
 }
