@@ -90,7 +90,7 @@ export async function readTopicToEnd(source: ReaderKafkaSource, options: ReadTop
   const clientId = source.clientId ?? 'odis';
   consumer = source.kafka.consumer({
     groupId: `${options.groupIdPrefix ?? `${clientId}-reader`}-${options.topic}-${randomUUID()}`,
-    maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 2_000,
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8, restartOnFailure: async () => !stopped },
   });
