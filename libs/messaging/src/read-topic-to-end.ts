@@ -15,7 +15,7 @@ export interface ReadTopicToEndOptions {
   follow?: boolean;
   /** Prefix of the throw-away consumer group id. Default `<clientId>-reader`. */
   groupIdPrefix?: string;
-  /** Longest a fetch waits for data, ms; also the idle latency of `follow`. Default 500. */
+  /** Longest a fetch waits for data, ms (new records end a fetch at once; this paces the empty fetches at rest). Default 2 000. */
   maxWaitTimeMs?: number;
   logger?: LoggerService;
 }
