@@ -13,6 +13,7 @@ const benches: Bench[] = [{ name: 'api', run: (s) => apiBenchmark(s) }];
 for (const [name, file, fn] of [
   ['dispatch', './dispatch.bench.js', 'dispatchBenchmark'],
   ['scheduler', './scheduler.bench.js', 'schedulerBenchmark'],
+  ['idle', './idle.bench.js', 'idleBenchmark'],
 ] as const) {
   try {
     const mod = (await import(file)) as Record<string, (s: BenchStack) => Promise<unknown>>;

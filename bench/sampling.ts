@@ -1,5 +1,5 @@
 /** CPU and memory of the stack's processes, sampled from /proc (a busy co-tenant shows up too). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { now } from './stats.js';
 // ------------------------------------------------------------------------------------------ CPU and memory
 
@@ -66,3 +66,31 @@ export function cpuRow(a: CpuSnapshot, b: CpuSnapshot): Record<string, string> {
   return row;
 }
 
+
+/**
+ * CPU ticks of a process and all its descendants (found through the parent pids: the postmaster's
+ * backends call setsid, so a process group would miss them), counting children already reaped
+ * (cutime/cstime) too.
+ */
+export function treeTicks(root: number | undefined): number {
+  if (!root) return NaN;
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    } catch {
+      // exited between readdir and read
+    }
+  }
+  if (!procs.has(root)) return NaN;
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = procs.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, { ticks }] of procs) if (inTree(pid)) sum += ticks;
+  return sum;
+}

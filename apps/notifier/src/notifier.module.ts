@@ -1,12 +1,12 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
-import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
+import { DatabaseModule, databaseSettingsFrom, PgListener } from '@odis/persistence';
 import { HealthModule } from '@odis/platform';
 import { AccountDirectory, OutboxModule, SubscriptionsModule, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail } from './exhausted/disabled-webhook-email.js';
 import { ExhaustedHandler } from './exhausted/exhausted.handler.js';
 import { NotificationLogRepository } from './notifications/notification-log.js';
-import { SqlNotificationLogRepository } from './notifications/notification-log.repository.js';
+import { NOTIFICATION_CHANNEL, SqlNotificationLogRepository } from './notifications/notification-log.repository.js';
 import { MailTransport, NotificationSender } from './notifications/notification-sender.js';
 import { NOTIFIER_CONFIG, type NotifierConfig } from './config/notifier.config.js';
 import { exhaustedConsumer, NotifierService } from './notifier.service.js';
@@ -21,14 +21,20 @@ function notifierProviders(config: NotifierConfig): Provider[] {
     {
       provide: NotificationSender,
       inject: [NotificationLogRepository, MailTransport],
-      useFactory: (log: NotificationLogRepository, transport: MailTransport) =>
-        new NotificationSender(log, transport, {
+      useFactory: (log: NotificationLogRepository, transport: MailTransport) => {
+        let sender: NotificationSender | undefined;
+        // A row inserted by any replica wakes this one at once; NOTIFIER_POLL_MS is only the safety net.
+        const listener = new PgListener({ databaseUrl: config.DATABASE_URL, channel: NOTIFICATION_CHANNEL, onWake: () => sender?.wake() });
+        sender = new NotificationSender(log, transport, {
           from: config.MAIL_FROM,
+          listener,
           initialBackoffMs: config.NOTIFIER_RETRY_INITIAL_MS,
           maxBackoffMs: config.NOTIFIER_RETRY_MAX_MS,
           pollMs: config.NOTIFIER_POLL_MS,
           leaseMs: Math.max(60_000, config.SMTP_TIMEOUT_MS * 6),
-        }),
+        });
+        return sender;
+      },
     },
     { provide: DisabledWebhookEmail, useFactory: () => new DisabledWebhookEmail({ apiBaseUrl: config.PUBLIC_API_URL, dashboardUrl: config.DASHBOARD_URL }) },
     {

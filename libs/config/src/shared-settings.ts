@@ -75,7 +75,7 @@ export const httpAppSettings = (port: number) => ({
 
 /** The apps that write subscription events and so run the outbox relay (subscription-api, notifier). */
 export const outboxRelaySettings = {
-  OUTBOX_POLL_MS: settings.int(500, 10, 60_000).describe('fallback poll of the outbox (NOTIFY wakes it at once)'),
+  OUTBOX_POLL_MS: settings.int(30_000, 10, 600_000).describe('safety-net poll of the outbox (NOTIFY wakes it at once)'),
   /**
    * A relay that takes over from one that died mid-publish waits this long before its first
    * publish, so a stale send of the old leader can never land after the new leader's records.

@@ -15,7 +15,7 @@ export interface ReadTopicToEndOptions {
   follow?: boolean;
   /** Prefix of the throw-away consumer group id. Default `<clientId>-reader`. */
   groupIdPrefix?: string;
-  /** Longest a fetch waits for data, ms; also the idle latency of `follow`. Default 500. */
+  /** Longest a fetch waits for data, ms (new records end a fetch at once; this paces the empty fetches at rest). Default 2 000. */
   maxWaitTimeMs?: number;
   logger?: LoggerService;
 }
@@ -90,7 +90,7 @@ export async function readTopicToEnd(source: ReaderKafkaSource, options: ReadTop
   const clientId = source.clientId ?? 'odis';
   consumer = source.kafka.consumer({
     groupId: `${options.groupIdPrefix ?? `${clientId}-reader`}-${options.topic}-${randomUUID()}`,
-    maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 2_000,
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8, restartOnFailure: async () => !stopped },
   });

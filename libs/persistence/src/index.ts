@@ -7,3 +7,4 @@ export * from './entities/notification-log.entity.js';
 export * from './entities/delivery-attempt.entity.js';
 export * from './data-source.js';
 export * from './database.module.js';
+export * from './pg-listener.js';

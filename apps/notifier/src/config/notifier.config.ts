@@ -21,7 +21,7 @@ export const notifierSettings = defineSettings('notifier', {
     .int(5_000, 10, 3_600_000)
     .describe('first retry delay of an email SMTP did not take (doubled per attempt)'),
   NOTIFIER_RETRY_MAX_MS: settings.int(300_000, 10, 86_400_000).describe('longest retry delay of an email'),
-  NOTIFIER_POLL_MS: settings.int(5_000, 10, 600_000).describe('longest idle wait of the sender between looks at the notification log'),
+  NOTIFIER_POLL_MS: settings.int(30_000, 10, 600_000).describe('safety-net poll of the notification log (a NOTIFY on a new row wakes the sender at once)'),
   SMTP_TIMEOUT_MS: settings.int(10_000, 100, 120_000).describe('SMTP connection, greeting and socket timeouts'),
 });
 

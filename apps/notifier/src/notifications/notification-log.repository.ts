@@ -28,6 +28,9 @@ const toClaimed = (r: Row): ClaimedNotification => ({
   htmlBody: r.html_body,
 });
 
+/** NOTIFY channel of a new notification_log row (the senders LISTEN on it). */
+export const NOTIFICATION_CHANNEL = 'odis_notifications';
+
 /**
  * {@link NotificationLogRepository} on the `notification_log` table. Plain SQL: the claim is one
  * statement (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING), times come from the
@@ -39,11 +42,13 @@ export class SqlNotificationLogRepository implements NotificationLogRepository {
 
   async insert(row: NewNotification): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO notification_log
-         (dedupe_key, account_id, subscription_id, kind, status, to_address, subject, text_body, html_body, last_error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (dedupe_key) DO NOTHING
-       RETURNING id`,
+      `WITH ins AS (
+         INSERT INTO notification_log
+           (dedupe_key, account_id, subscription_id, kind, status, to_address, subject, text_body, html_body, last_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (dedupe_key) DO NOTHING
+         RETURNING id)
+       SELECT id, pg_notify('${NOTIFICATION_CHANNEL}', '') FROM ins`,
       [row.dedupeKey, row.accountId, row.subscriptionId, row.kind, row.status, row.toAddress, row.subject, row.textBody, row.htmlBody, row.lastError ?? null],
     );
     return rows.length === 1;

@@ -122,6 +122,18 @@ describe('NotificationSender', () => {
     await loopSender.stop();
   });
 
+  it('background loop: the listener is connected before each look at the log (a lost one is re-made) and closed at stop', async () => {
+    const calls: string[] = [];
+    const listener = { connect: async () => void calls.push('connect'), close: async () => void calls.push('close') };
+    const loopSender = new NotificationSender(new InMemoryNotificationLog(), transport, { from: 'x@odis.ai', pollMs: 60_000, listener });
+    loopSender.start();
+    for (let i = 0; i < 50 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    loopSender.wake();
+    for (let i = 0; i < 50 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await loopSender.stop();
+    expect(calls).toEqual(['connect', 'connect', 'close']);
+  });
+
   it('background loop survives a database outage', async () => {
     const realLog = new InMemoryNotificationLog();
     realLog.failNext = 1;

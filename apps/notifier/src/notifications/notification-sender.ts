@@ -34,8 +34,13 @@ export interface NotificationSenderOptions {
   batchSize?: number;
   /** How long a claimed row stays ours; must exceed the SMTP timeouts. Default 120 s. */
   leaseMs?: number;
-  /** Longest idle wait between looks at the log. Default 5 s (a new row wakes the loop at once). */
+  /** Longest idle wait between looks at the log: a safety net, since a new row wakes the loop at once. Default 30 s. */
   pollMs?: number;
+  /**
+   * Wakes the loop when a row is inserted anywhere (LISTEN on the log's NOTIFY channel): connected at
+   * the start of every pass (so a lost connection is re-made), closed at stop.
+   */
+  listener?: { connect(): Promise<unknown>; close(): Promise<void> };
   /** First retry delay after a failed send, doubled per attempt up to maxBackoffMs. Default 5 s. */
   initialBackoffMs?: number;
   /** Default 5 min. */
@@ -61,11 +66,12 @@ export interface SendRound {
  * the deterministic Message-ID makes such a copy recognisable.
  */
 export class NotificationSender {
-  private readonly o: Required<Omit<NotificationSenderOptions, 'logger' | 'random'>>;
+  private readonly o: Required<Omit<NotificationSenderOptions, 'logger' | 'random' | 'listener'>>;
   private readonly logger: LoggerService;
   private readonly random: () => number;
   private readonly loop: PollingLoop;
   private readonly domain: string;
+  private readonly listener: NotificationSenderOptions['listener'];
 
   constructor(
     private readonly repo: NotificationLogRepository,
@@ -76,13 +82,14 @@ export class NotificationSender {
       from: options.from,
       batchSize: options.batchSize ?? 20,
       leaseMs: options.leaseMs ?? 120_000,
-      pollMs: options.pollMs ?? 5_000,
+      pollMs: options.pollMs ?? 30_000,
       initialBackoffMs: options.initialBackoffMs ?? 5_000,
       maxBackoffMs: options.maxBackoffMs ?? 300_000,
       maxPermanentAttempts: options.maxPermanentAttempts ?? 10,
     };
     this.logger = options.logger ?? new Logger('NotificationSender');
     this.random = options.random ?? Math.random;
+    this.listener = options.listener;
     this.domain = /@([^>\s]+)>?\s*$/.exec(options.from)?.[1] ?? 'odis.ai';
     this.loop = new PollingLoop({
       pass: () => this.pass(),
@@ -158,12 +165,14 @@ export class NotificationSender {
     this.loop.wake();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await this.listener?.close();
   }
 
   /** One pass: send what is due, then wait until the next row falls due (at most `pollMs`). */
   private async pass(): Promise<number> {
+    await this.listener?.connect();
     await this.runOnce();
     const next = await this.repo.msUntilNextDue();
     return next === null ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(next, 20));

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
+import { PgListener } from '@odis/persistence';
 import { PollingLoop } from '@odis/platform';
 import { OUTBOX_CHANNEL } from '../subscription.store.js';
 import { fenceDecision } from './outbox.fencing.js';
@@ -12,7 +13,10 @@ export interface OutboxPublisher {
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
+  /** Safety-net poll (ms): a NOTIFY from the writing transaction wakes the relay at once. */
   pollIntervalMs: number;
+  /** How often a standby relay tries to take the leadership (ms); bounds a takeover after the leader died. Default 10 000. */
+  standbyRetryMs?: number;
   batchSize?: number;
   /** Advisory lock key: one relay at a time across replicas, so order per subscription holds. */
   lockKey?: number;
@@ -40,6 +44,7 @@ interface OutboxRow {
 export class OutboxRelay {
   private readonly logger = new Logger('OutboxRelay');
   private client: pg.Client | null = null;
+  private readonly listener: PgListener;
   private readonly loop: PollingLoop;
   private leader = false;
   private epoch: string | null = null;
@@ -61,6 +66,14 @@ export class OutboxRelay {
         this.lastError = (err as Error).message;
         this.logger.warn(`outbox relay: ${this.lastError}; retrying in ${wait} ms`);
         await this.disconnect();
+      },
+    });
+    this.listener = new PgListener({
+      databaseUrl: options.databaseUrl,
+      channel: OUTBOX_CHANNEL,
+      onWake: () => this.loop.wake(),
+      onError: (err) => {
+        this.lastError = err.message;
       },
     });
   }
@@ -126,7 +139,7 @@ export class OutboxRelay {
     if (!this.leader) {
       const res = await this.client!.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.options.lockKey ?? 7_031_001]);
       this.leader = res.rows[0].ok;
-      if (!this.leader) return 2_000;
+      if (!this.leader) return this.options.standbyRetryMs ?? 10_000;
       await this.takeLease();
       this.logger.log(`outbox relay is the leader (epoch ${this.epoch})`);
     }
@@ -186,16 +199,9 @@ export class OutboxRelay {
   }
 
   private async connect(): Promise<void> {
-    if (this.client) return;
-    const client = new pg.Client({ connectionString: this.options.databaseUrl });
-    client.on('error', (err) => {
-      this.lastError = err.message;
-      this.loop.wake();
-    });
-    await client.connect();
-    client.on('notification', () => this.loop.wake());
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-    this.client = client;
+    if (this.client && this.listener.connected) return;
+    if (this.client) await this.disconnect(); // the listener lost its connection: the lock went with it
+    this.client = await this.listener.connect();
   }
 
   private async disconnect(): Promise<void> {
@@ -204,7 +210,7 @@ export class OutboxRelay {
     this.leader = false;
     this.epoch = null;
     this.takeoverFenceUntil = 0;
-    if (client) await client.end().catch(() => undefined);
+    if (client) await this.listener.close();
   }
 
 }
