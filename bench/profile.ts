@@ -11,11 +11,11 @@ import { int } from './stats.js';
  * (and SIGUSR1 starts the inspector); its default action is to ignore it.
  */
 export const PROFILE_PRELOAD = `
-export const { Session } = require('node:inspector');
-export const { writeFileSync } = require('node:fs');
-export const { join } = require('node:path');
-export const dir = process.env.ODIS_BENCH_PROFILE_DIR;
-export const session = new Session();
+const { Session } = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const dir = process.env.ODIS_BENCH_PROFILE_DIR;
+const session = new Session();
 session.connect();
 session.post('Profiler.enable');
 session.post('Profiler.start');

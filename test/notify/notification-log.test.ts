@@ -66,6 +66,10 @@ class SlowTransport implements MailTransport {
 }
 
 describe('SqlNotificationLogRepository', () => {
+  it('an empty log owes nothing: the sender sleeps its safety-net poll, it does not spin', async () => {
+    await expect(new SqlNotificationLogRepository(a).msUntilNextDue()).resolves.toBeNull();
+  });
+
   it('inserts a dedupe key once', async () => {
     const repo = new SqlNotificationLogRepository(a);
     const key = unique('once');

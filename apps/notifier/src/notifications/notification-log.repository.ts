@@ -89,11 +89,13 @@ export class SqlNotificationLogRepository implements NotificationLogRepository {
 
   async msUntilNextDue(): Promise<number | null> {
     const rows: Array<{ ms: string | number | null }> = await this.dataSource.query(
-      `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) * 1000) AS ms
+      `SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) * 1000 AS ms
          FROM notification_log WHERE status IN ('pending', 'sending')`,
     );
+    // No row owes anything: null (sleep the safety-net poll). SQL's GREATEST ignores NULLs, so the
+    // clamp to 0 is done here: GREATEST(0, NULL) is 0, which made an empty log spin every 20 ms.
     const ms = rows[0]?.ms;
-    return ms === null || ms === undefined ? null : Math.ceil(Number(ms));
+    return ms === null || ms === undefined ? null : Math.max(0, Math.ceil(Number(ms)));
   }
 
   private async update(set: string, id: string, attempts: number, params: unknown[]): Promise<boolean> {
