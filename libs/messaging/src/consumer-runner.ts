@@ -49,10 +49,16 @@ export interface ConsumerRunnerOptions {
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
   /**
-   * Longest a fetch waits for data. It also bounds how late a resumed (previously deferred)
-   * partition is fetched again, so it is low by default: 500 ms.
+   * Longest a fetch waits for data while one of the consumer's partitions is paused (backpressure,
+   * a deferral): it bounds how late a resumed partition is fetched again, so it is low. Default 500 ms.
    */
   maxWaitTimeMs?: number;
+  /**
+   * Longest a fetch waits for data while nothing is paused (at rest: a new record ends the fetch at
+   * once, so this only paces empty fetches, and how soon a rebalance or a stop is noticed).
+   * Default: a tenth of the session timeout, at most 3 000 ms, never below `maxWaitTimeMs`.
+   */
+  idleMaxWaitTimeMs?: number;
   maxBytesPerPartition?: number;
   /**
    * While a batch is being worked on, its settled prefix is committed at most this often (and once

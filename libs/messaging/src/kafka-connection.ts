@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaConfig, logCreator, LogEntry, RetryOptions } from 'kafkajs';
-import { applyKafkajsIdleFix } from './kafkajs-idle-fix.js';
+import { applyKafkajsPatches } from './kafkajs-patches.js';
 
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 
@@ -78,7 +78,7 @@ function safeJson(value: unknown): string {
 /** Makes the one kafkajs client of an app, with logs routed to Nest. */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   if (!options.brokers?.length) throw new Error('KafkaConnection: no brokers given');
-  applyKafkajsIdleFix();
+  applyKafkajsPatches();
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,

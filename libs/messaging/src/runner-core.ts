@@ -5,6 +5,7 @@ import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
 import { classifyFailure, type Failure } from '@odis/platform';
+import { registerFetchWaits } from './kafkajs-patches.js';
 import { MessageProducer } from './message-producer.js';
 import { describeError, normalizeOutcome, toInboundMessage, type InboundMessage, type MessageHandlerFn, type MessageOutcome } from './message.types.js';
 
@@ -80,6 +81,7 @@ export class RunnerCore {
   readonly commitIntervalMs: number;
   private readonly connectBackoff: BackoffOptions;
   private readonly consumerConfig: ConsumerConfig;
+  private readonly unregisterFetchWaits: () => void;
   readonly logger: LoggerService;
   private readonly producer: MessageProducer;
   private readonly ownsProducer: boolean;
@@ -127,12 +129,19 @@ export class RunnerCore {
     this.commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 1_000);
     this.connectBackoff = options.connectBackoffMs ?? { initial: 500, max: 15_000 };
     this.logger = options.logger ?? new Logger(`ConsumerRunner:${options.groupId}`);
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+    const busyWaitMs = options.maxWaitTimeMs ?? 500;
+    // Long fetches at rest, short ones while a partition is paused (libs/messaging/src/kafkajs-patches.ts).
+    this.unregisterFetchWaits = registerFetchWaits(options.groupId, {
+      busyMs: busyWaitMs,
+      idleMs: Math.max(busyWaitMs, options.idleMaxWaitTimeMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 10))),
+    });
     this.consumerConfig = {
       groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+      maxWaitTimeInMs: busyWaitMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
       retry: {
@@ -344,6 +353,7 @@ export class RunnerCore {
       if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
     } finally {
       clearTimeout(stopTimer);
+      this.unregisterFetchWaits();
       this.connected = false;
       this.assignment.clear();
     }
