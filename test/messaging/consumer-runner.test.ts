@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import { ConsumerRunner, KafkaConnection, MessageProducer, Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { kafkajsConsumerGroupClass } from '../../libs/messaging/src/kafkajs-patches.js';
 import { collect, committed, connection, createTopic, deferred, delay, rawProducer, unique, waitFor } from './kafka-kit.js';
 
 // A real broker, rebalances and retries take seconds; the suite-level default (5 s) is too short.
@@ -189,6 +190,58 @@ describe('ConsumerRunner against a real broker', () => {
     await waitFor(async () => (await committed(conn.kafka, groupId, topic))[0] === '2', 15_000, 'partition 0 committed');
     expect((await committed(conn.kafka, groupId, topic))[1]).toBe('3');
     expect(r.deferredPartitions()).toEqual([]);
+  });
+
+  it('fetches with the long idle wait at rest and the short one while a partition is deferred, so a resume is not late', async () => {
+    const { conn, topic, groupId } = await freshTopic('it.waits', 2);
+    const fetches: Array<{ wait: number; at: number }> = [];
+    const proto = kafkajsConsumerGroupClass().prototype;
+    const patched = proto.fetch;
+    proto.fetch = function recordWait(this: { groupId: string; maxWaitTime: number }, nodeId: number) {
+      const result = patched.call(this, nodeId); // chooses the wait synchronously, before its first await
+      if (this.groupId === groupId) fetches.push({ wait: this.maxWaitTime, at: Date.now() });
+      return result;
+    };
+    cleanups.push(async () => {
+      proto.fetch = patched;
+    });
+    const IDLE_MS = 8_000;
+    const BUSY_MS = 100;
+    let untilMs = 0;
+    const heads: number[] = [];
+    const r = runner(conn, {
+      groupId,
+      topics: [topic],
+      maxWaitTimeMs: BUSY_MS,
+      idleMaxWaitTimeMs: IDLE_MS,
+      handler: async (m) => {
+        if (m.value!.toString() !== 'head') return Outcome.done();
+        heads.push(Date.now());
+        if (untilMs === 0) {
+          untilMs = Date.now() + 1_500;
+          return Outcome.deferUntil(untilMs);
+        }
+        return Outcome.done();
+      },
+    });
+    await r.start();
+    // At rest: a fetch every IDLE_MS at most (with BUSY_MS it would be dozens in these 5 s).
+    const restStart = Date.now();
+    await delay(5_000);
+    const atRest = fetches.filter((f) => f.at >= restStart);
+    expect(atRest.length).toBeLessThanOrEqual(2);
+    expect(atRest.every((f) => f.wait === IDLE_MS)).toBe(true);
+
+    // A record ends the long fetch at once; its deferral pauses partition 0: short fetches until it resumes.
+    const raw = await rawProducer(conn.kafka);
+    cleanups.push(() => raw.disconnect());
+    const sentAt = Date.now();
+    await raw.send({ topic, messages: [{ partition: 0, value: 'head' }] });
+    await waitFor(() => heads.length === 2, 20_000, 'the deferred head, handed over again');
+    expect(heads[0] - sentAt).toBeLessThan(IDLE_MS / 2);
+    expect(heads[1]).toBeGreaterThanOrEqual(untilMs);
+    expect(heads[1] - untilMs).toBeLessThan(IDLE_MS / 2); // not held by a long fetch in flight
+    expect(fetches.some((f) => f.wait === BUSY_MS && f.at > heads[0] && f.at < untilMs)).toBe(true);
   });
 
   it('with partitionConcurrency > 1 commits only the contiguous settled prefix', async () => {

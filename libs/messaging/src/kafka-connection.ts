@@ -1,9 +1,8 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import kafkajs from 'kafkajs';
 import type { Kafka, KafkaConfig, logCreator, LogEntry, RetryOptions } from 'kafkajs';
-import { applyKafkajsPatches } from './kafkajs-patches.js';
+import { patchedKafkajs } from './kafkajs-patches.js';
 
-const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
+const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = patchedKafkajs();
 
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -78,7 +77,6 @@ function safeJson(value: unknown): string {
 /** Makes the one kafkajs client of an app, with logs routed to Nest. */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   if (!options.brokers?.length) throw new Error('KafkaConnection: no brokers given');
-  applyKafkajsPatches();
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,

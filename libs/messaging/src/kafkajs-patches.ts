@@ -112,6 +112,16 @@ export function applyKafkajsPatches(): boolean {
   return applied;
 }
 
+/**
+ * kafkajs, patched, loaded through Node's own module cache: under jest an `import 'kafkajs'` gets a
+ * copy in jest's module registry that the patches never reach, so `createKafka` takes it from here
+ * and tests exercise the patched client exactly as the apps do.
+ */
+export function patchedKafkajs(): typeof import('kafkajs') {
+  applyKafkajsPatches();
+  return require('kafkajs');
+}
+
 /** The consumer group class kafkajs uses (for the test beside this file). */
 export function kafkajsConsumerGroupClass(): { prototype: ConsumerGroupLike } {
   return require('kafkajs/src/consumer/consumerGroup.js');
