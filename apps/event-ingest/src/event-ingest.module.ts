@@ -1,4 +1,4 @@
-import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { APP_FILTER } from '@nestjs/core';
 import { ApiExceptionFilter, HealthModule } from '@odis/platform';
@@ -32,7 +32,7 @@ class IngestCoreModule {
 @Module({ providers: [rawEventHandlerProvider] })
 class RawEventsModule {}
 
-/** `POST /v1/events` (answered by IngestRequestMiddleware itself), `/stats`, `/metrics`. */
+/** `POST /v1/events` (IngestRequestMiddleware, mounted first on express by startEventIngest), `/stats`, `/metrics`. */
 @Module({
   controllers: [StatsController],
   providers: [
@@ -46,11 +46,7 @@ class RawEventsModule {}
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
   ],
 })
-class IngestHttpModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(IngestRequestMiddleware).forRoutes({ path: 'v1/events', method: RequestMethod.POST });
-  }
-}
+class IngestHttpModule {}
 
 /** event-ingest: validation of telephony events against the contracts. */
 @Module({})
