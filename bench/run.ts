@@ -14,6 +14,7 @@ for (const [name, file, fn] of [
   ['dispatch', './dispatch.bench.js', 'dispatchBenchmark'],
   ['scheduler', './scheduler.bench.js', 'schedulerBenchmark'],
   ['idle', './idle.bench.js', 'idleBenchmark'],
+  ['ingest', './ingest.bench.js', 'ingestBenchmark'],
 ] as const) {
   try {
     const mod = (await import(file)) as Record<string, (s: BenchStack) => Promise<unknown>>;

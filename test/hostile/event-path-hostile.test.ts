@@ -154,16 +154,27 @@ describe('hostile input and outages on the event path (real Kafka and Postgres)'
     for (const req of r.requests) expect(req.body.length).toBeLessThanOrEqual(LIMITS.webhookBodyBytes);
   }, 60_000);
 
-  it('Kafka frozen for 10 s while POST /v1/events is called: every call gets 202 or 503, and every 202 is delivered', async () => {
+  it('Kafka frozen for 10 s while POST /v1/events is called (one event or a batch): every event gets 202 or 503, and every 202 is delivered', async () => {
     const r = await receiver();
     const accountId = account();
     await subscribe(accountId, `${r.url}/hook`);
     const accepted: string[] = [];
     const statuses: number[] = [];
     let n = 0;
+    const event = () => ({ ...SEED_EXAMPLES['call.started'], account_id: accountId, id: `kafka-pause-${n++}` });
     const post = async () => {
-      const body = JSON.stringify({ ...SEED_EXAMPLES['call.started'], account_id: accountId, id: `kafka-pause-${n++}` });
-      const res = await postEvent(body, 15_000);
+      // Every 4th call is the batch form (3 events): each element is 202 or 503 on its own.
+      if (n % 4 === 3) {
+        const res = await postEvent(JSON.stringify([event(), event(), event()]), 15_000);
+        const list = (await res.json()) as { data: Array<{ status: number; event_id?: string }> };
+        expect([200, 202]).toContain(res.status);
+        for (const item of list.data) {
+          statuses.push(item.status);
+          if (item.status === 202) accepted.push(item.event_id!);
+        }
+        return;
+      }
+      const res = await postEvent(JSON.stringify(event()), 15_000);
       statuses.push(res.status);
       if (res.status === 202) accepted.push(((await res.json()) as { event_id: string }).event_id);
       else await res.arrayBuffer();

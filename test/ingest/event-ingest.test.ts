@@ -114,4 +114,79 @@ describe('event-ingest (real Kafka)', () => {
     expect(dlq.records[0].headers[KAFKA_HEADERS.dlqReason]).toMatch(/^too_large: event is \d+ bytes, more than the limit of 4096$/);
     await waitFor(() => started.records.length >= 3, { timeoutMs: 10_000, message: 'the event after the oversized one' });
   }, 60_000);
+
+  describe('POST /v1/events, the batch form (an array of up to 100 events)', () => {
+    const batchAccount = `acct_ingest_batch_${suffix()}`;
+    let batchStarted: TopicTap;
+    let batchEnded: TopicTap;
+    type Item = { status: number; event_id?: string; topic?: string; dropped_fields?: string[]; error?: { code: string; field: string | null; message: string } };
+    type List = { object: string; data: Item[]; accepted: number; rejected: number };
+    const started = (callId: string, extra: object = {}) => ({ ...SEED_EXAMPLES['call.started'], account_id: batchAccount, id: callId, data: { ...SEED_EXAMPLES['call.started'].data, call_id: callId }, ...extra });
+    const ended = (callId: string) => ({ ...SEED_EXAMPLES['call.ended'], account_id: batchAccount, id: callId, data: { ...SEED_EXAMPLES['call.ended'].data, call_id: callId } });
+    const callIds = (tap: TopicTap) => tap.json<ValidatedEventMessage>().map((e) => (e.data as { call_id: string }).call_id);
+
+    beforeAll(async () => {
+      const mine = (m: { key: Buffer | null }) => m.key?.toString() === batchAccount;
+      batchStarted = await kafka.tap(TOPICS.callStarted, mine);
+      batchEnded = await kafka.tap(TOPICS.callEnded, mine);
+    }, 60_000);
+
+    it('202 with every result in order when all are accepted; each is on its topic before the answer', async () => {
+      const res = await post([started('call_b1'), ended('call_b2'), started('call_b3', { internal: 1 })]);
+      expect(res.status).toBe(202);
+      const list = (await res.json()) as List;
+      expect(list).toMatchObject({ object: 'list', accepted: 3, rejected: 0 });
+      expect(list.data.map((i) => [i.status, i.topic, i.dropped_fields])).toEqual([
+        [202, 'events.call.started', []],
+        [202, 'events.call.ended', []],
+        [202, 'events.call.started', ['internal']],
+      ]);
+      await batchStarted.waitForCount(2, 10_000);
+      await batchEnded.waitForCount(1, 10_000);
+      expect(batchStarted.json<ValidatedEventMessage>().map((e) => e.event_id)).toEqual([list.data[0].event_id, list.data[2].event_id]);
+      expect(batchEnded.json<ValidatedEventMessage>()[0].event_id).toBe(list.data[1].event_id);
+    }, 60_000);
+
+    it('200 with per-event errors naming `[i].field`; only the valid events are stored', async () => {
+      const body = `[${JSON.stringify(started('call_b4'))}, ${JSON.stringify(started('call_b5', { data: { call_id: 'nope' } }))}, {not json}, ${JSON.stringify(started('call_b6', { event: 'call.exploded' }))}, ${JSON.stringify(ended('call_b7'))}]`;
+      const res = await post(body);
+      expect(res.status).toBe(200);
+      const list = (await res.json()) as List;
+      expect(list).toMatchObject({ object: 'list', accepted: 2, rejected: 3 });
+      expect(list.data.map((i) => [i.status, i.error?.code ?? null, i.error?.field ?? null])).toEqual([
+        [202, null, null],
+        [400, 'invalid_data', '[1].data.call_id'],
+        [400, 'not_json', '[2]'],
+        [400, 'unknown_event_type', '[3].event'],
+        [202, null, null],
+      ]);
+      await batchEnded.waitForCount(2, 10_000);
+      await batchStarted.waitForCount(3, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(callIds(batchStarted)).toEqual(['call_b1', 'call_b3', 'call_b4']);
+      expect(callIds(batchEnded)).toEqual(['call_b2', 'call_b7']);
+    }, 60_000);
+
+    it('400 for the whole request (nothing stored) when the array is empty, too long or holds a non-object; 413 over the batch limit', async () => {
+      const cases: Array<[string, string]> = [
+        ['[]', 'body'],
+        [JSON.stringify(Array.from({ length: 101 }, (_, i) => started(`call_many${i}`))), 'body'],
+        [JSON.stringify([started('call_b8'), 3]), '[1]'],
+        [`[${JSON.stringify(started('call_b9'))}`, 'body'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await post(body);
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ error: { code: 'invalid_batch', field, message: expect.stringContaining(`${field}: `) } });
+      }
+      // The batch limit here: min(INGEST_MAX_BATCH_BYTES, 100 × INGEST_MAX_EVENT_BYTES) = 100 × 4,096 bytes.
+      const tooLarge = await post(JSON.stringify(Array.from({ length: 100 }, (_, i) => started(`call_big${i}`, { padding: 'z'.repeat(MAX) }))));
+      expect(tooLarge.status).toBe(413);
+      expect(await tooLarge.json()).toMatchObject({ error: { code: 'too_large' } });
+      // A marker event after them: once it is on the topic, anything of the refused requests would be too.
+      expect((await post([started('call_marker')])).status).toBe(202);
+      await waitFor(() => callIds(batchStarted).includes('call_marker'), { timeoutMs: 10_000 });
+      expect(callIds(batchStarted)).toEqual(['call_b1', 'call_b3', 'call_b4', 'call_marker']);
+    }, 60_000);
+  });
 });

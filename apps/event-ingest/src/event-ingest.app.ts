@@ -1,7 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { startKafkaConsumers } from '@odis/messaging';
 import { bootstrapService } from '@odis/platform';
 import { EventIngestModule } from './event-ingest.module.js';
+import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
 import { loadIngestConfig, type IngestConfig } from './config/event-ingest.config.js';
 
 /** Creates and starts event-ingest (main.ts, and tests that run it in-process with port 0). */
@@ -12,6 +14,13 @@ export function startEventIngest(config: IngestConfig = loadIngestConfig()): Pro
     logLevel: config.LOG_LEVEL,
     // The ingest route reads its body itself, as raw bytes with the size limit (IngestRequestMiddleware).
     nestOptions: { bodyParser: false },
-    configure: startKafkaConsumers,
+    configure: async (app) => {
+      // `POST /v1/events` is the first route of express (registered before Nest adds its own), answered
+      // by IngestRequestMiddleware: per event, express' walk through Nest's layers cost more than
+      // validating the event (docs/decisions/0008).
+      const ingest = app.get(IngestRequestMiddleware);
+      (app.getHttpAdapter().getInstance() as Express).post('/v1/events', (req: Request, res: Response, next: NextFunction) => ingest.use(req, res, next));
+      await startKafkaConsumers(app);
+    },
   });
 }

@@ -1,11 +1,11 @@
-import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { APP_FILTER } from '@nestjs/core';
 import { ApiExceptionFilter, HealthModule } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from './config/event-ingest.config.js';
-import { EventsController } from './http/events.controller.js';
 import { IngestRequestMiddleware } from './http/ingest-request.middleware.js';
 import { StatsController } from './http/stats.controller.js';
+import { HttpIngest } from './ingest/http-ingest.js';
 import { IngestStats } from './ingest/ingest-stats.js';
 import { rawEventHandlerProvider, rawEventsConsumer } from './ingest/raw-events.consumer.js';
 import { ValidatedEventPublisher } from './ingest/validated-event.publisher.js';
@@ -32,13 +32,21 @@ class IngestCoreModule {
 @Module({ providers: [rawEventHandlerProvider] })
 class RawEventsModule {}
 
-/** `POST /v1/events`, `/stats`, `/metrics`. */
-@Module({ controllers: [EventsController, StatsController], providers: [IngestRequestMiddleware, { provide: APP_FILTER, useClass: ApiExceptionFilter }] })
-class IngestHttpModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(IngestRequestMiddleware).forRoutes({ path: 'v1/events', method: RequestMethod.POST });
-  }
-}
+/** `POST /v1/events` (IngestRequestMiddleware, mounted first on express by startEventIngest), `/stats`, `/metrics`. */
+@Module({
+  controllers: [StatsController],
+  providers: [
+    {
+      provide: HttpIngest,
+      inject: [EventValidator, ValidatedEventPublisher, IngestStats, INGEST_CONFIG],
+      useFactory: (validator: EventValidator, publisher: ValidatedEventPublisher, stats: IngestStats, config: IngestConfig) =>
+        new HttpIngest(validator, (event) => publisher.publish(event), stats, config.INGEST_PUBLISH_TIMEOUT_MS),
+    },
+    IngestRequestMiddleware,
+    { provide: APP_FILTER, useClass: ApiExceptionFilter },
+  ],
+})
+class IngestHttpModule {}
 
 /** event-ingest: validation of telephony events against the contracts. */
 @Module({})

@@ -14,6 +14,11 @@ export const ingestSettings = defineSettings('event-ingest', {
     .describe(
       'larger raw events are dead-lettered (Kafka) or answered 413 (HTTP); the other input limits (nesting 32, `details` depth 8, signed body 256 KiB, …) are fixed in the contracts: docs/decisions/0006',
     ),
+  INGEST_MAX_BATCH_BYTES: settings
+    .int(4 * 1024 * 1024, 1024, 64 * 1024 * 1024)
+    .describe(
+      'body limit of the batch form of `POST /v1/events` (an array of at most 100 events, each within INGEST_MAX_EVENT_BYTES); the effective limit is the smaller of this and 100 × INGEST_MAX_EVENT_BYTES (413 over it)',
+    ),
   INGEST_CONCURRENCY: settings.int(64, 1, 10_000).describe('raw events validated at once per partition'),
   INGEST_GROUP: z.string().optional().default('event-ingest').describe('consumer group of `telephony.events.raw`'),
   INGEST_PUBLISH_TIMEOUT_MS: settings.int(10_000, 100, 120_000).describe("longest `POST /v1/events` waits for Kafka's acknowledgement before a 503"),

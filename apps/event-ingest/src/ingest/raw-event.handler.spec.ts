@@ -55,7 +55,7 @@ describe('RawEventHandler', () => {
       'too_large',
     ]);
     expect(published).toEqual([]);
-    expect(stats.rejected).toEqual({ too_large: 1, too_deep: 0, not_json: 2, invalid_envelope: 1, unknown_event_type: 1, invalid_data: 1, body_too_large: 0 });
+    expect(stats.rejected).toEqual({ too_large: 1, too_deep: 0, not_json: 2, invalid_envelope: 1, unknown_event_type: 1, invalid_data: 1, body_too_large: 0, invalid_batch: 0 });
   });
 
   it('lets a failing publish throw (the runner retries it; a valid event is never dead-lettered)', async () => {

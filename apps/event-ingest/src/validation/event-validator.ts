@@ -14,7 +14,8 @@ import {
 import type { z } from 'zod';
 import { droppedFields } from './dropped-fields.js';
 
-export const VALIDATION_CODES = ['too_large', 'too_deep', 'not_json', 'invalid_envelope', 'unknown_event_type', 'invalid_data', 'body_too_large'] as const;
+/** Why an event was refused (`invalid_batch`: the batch form's structure, HTTP only). */
+export const VALIDATION_CODES = ['too_large', 'too_deep', 'not_json', 'invalid_envelope', 'unknown_event_type', 'invalid_data', 'body_too_large', 'invalid_batch'] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
 export interface ValidationError {
