@@ -13,7 +13,9 @@ import type { RoutingTable } from '../routing/routing-table.js';
 import { buildAttemptRecord, buildSkippedRecord, summaryOf } from './attempt-records.js';
 import type { AttemptResult, DeliveryAttempter } from './delivery-attempter.js';
 import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
-import type { AttemptFollowUp } from './attempt-follow-up.js';
+import type { AttemptFollowUp, FollowUp } from './attempt-follow-up.js';
+
+const SUCCEEDED: FollowUp = Object.freeze({ kind: 'none', reason: 'succeeded' });
 
 /** The producer part the executor needs (MessageProducer has it). */
 export interface RecordSink {
@@ -137,9 +139,11 @@ export class DeliveryExecutor {
 
   private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<void> {
     this.counters.attempts++;
-    const finishedAt = this.now();
-    const summary = summaryOf(job, result, result.attemptedAtMs);
-    const decision = this.deps.followUp.decide(job, summary, finishedAt, { url: target.url, secretEncrypted: target.secretEncrypted });
+    // A success has no follow-up: skip building the summary the retry/exhausted records need.
+    const decision: FollowUp =
+      result.outcome === 'succeeded'
+        ? SUCCEEDED
+        : this.deps.followUp.decide(job, summaryOf(job, result, result.attemptedAtMs), this.now(), { url: target.url, secretEncrypted: target.secretEncrypted });
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
