@@ -73,7 +73,14 @@ export function cpuRow(a: CpuSnapshot, b: CpuSnapshot): Record<string, string> {
  * (cutime/cstime) too.
  */
 export function treeTicks(root: number | undefined): number {
-  if (!root) return NaN;
+  const procs = procTable();
+  let sum = NaN;
+  for (const pid of treePids(root, procs)) sum = (Number.isNaN(sum) ? 0 : sum) + (procs.get(pid)?.ticks ?? 0);
+  return sum;
+}
+
+/** Every live process: parent pid and CPU ticks (own + reaped children's). */
+function procTable(): Map<number, { ppid: number; ticks: number }> {
   const procs = new Map<number, { ppid: number; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -85,12 +92,43 @@ export function treeTicks(root: number | undefined): number {
       // exited between readdir and read
     }
   }
-  if (!procs.has(root)) return NaN;
+  return procs;
+}
+
+/** The root and all its descendants (empty when the root is gone). */
+export function treePids(root: number | undefined, procs: Map<number, { ppid: number }> = procTable()): number[] {
+  if (!root || !procs.has(root)) return [];
   const inTree = (pid: number): boolean => {
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = procs.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
     return false;
   };
-  let sum = 0;
-  for (const [pid, { ticks }] of procs) if (inTree(pid)) sum += ticks;
-  return sum;
+  return [...procs.keys()].filter(inTree);
+}
+
+/** Bytes of `Rss:` and `Pss:` in a /proc/<pid>/smaps_rollup text (NaN for a missing field). */
+export function parseSmapsRollup(text: string): { rss: number; pss: number } {
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+  return { rss: kb('Rss'), pss: kb('Pss') };
+}
+
+/**
+ * RSS and PSS of a process and all its descendants (the postmaster's backends share most pages with
+ * it: their RSS sum counts shared pages once per process, PSS splits them, so PSS is the fair sum).
+ * NaN when the root is gone or smaps_rollup is unreadable (another user's process).
+ */
+export function treeMemory(root: number | undefined): { rss: number; pss: number; processes: number } {
+  const pids = treePids(root);
+  let rss = pids.length ? 0 : NaN;
+  let pss = rss;
+  for (const pid of pids) {
+    try {
+      const m = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      rss += m.rss;
+      pss += m.pss;
+    } catch {
+      if (pid === root) return { rss: NaN, pss: NaN, processes: pids.length };
+      // a child that exited between the listing and the read
+    }
+  }
+  return { rss, pss, processes: pids.length };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInfrastructure, type Infrastructure } from '../scripts/local-stack/infrastructure.js';
-import { appEntry, waitForHttpReady, type AppName } from '../scripts/local-stack/apps.js';
+import { appArgs, waitForHttpReady, type AppName } from '../scripts/local-stack/apps.js';
 import { processes, runCommand, type ManagedProcess } from '../scripts/local-stack/processes.js';
 import { pickPort } from '../scripts/local-stack/ports.js';
 import { repoRoot } from '../scripts/local-stack/paths.js';
@@ -53,7 +53,7 @@ export class BenchStack {
 
   async startApp(name: AppName, extraEnv: Record<string, string> = {}): Promise<BenchApp> {
     const port = await pickPort(undefined);
-    const proc = processes.spawn(name, process.execPath, [appEntry(this.root, name)], {
+    const proc = processes.spawn(name, process.execPath, appArgs(this.root, name), {
       cwd: this.root,
       env: { ...this.env, PORT: String(port), ...extraEnv },
       onLine: (line) => {

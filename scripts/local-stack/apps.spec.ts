@@ -4,6 +4,8 @@ import {
   APP_NAMES,
   DEFAULT_RETRY_SCHEDULE,
   PREFERRED_PORTS,
+  APP_NODE_FLAGS,
+  appArgs,
   appEntry,
   buildAppEnv,
   parseAccountJson,
@@ -65,6 +67,12 @@ describe('npm start pieces', () => {
       ['notifier', 3004],
     ]);
     expect(appEntry('/repo', 'dispatcher')).toBe('/repo/dist/apps/dispatcher/src/main.js');
+  });
+
+  it('starts each app with its V8 flags before the entry point', () => {
+    expect(appArgs('/repo', 'notifier')).toEqual([...APP_NODE_FLAGS.notifier, '/repo/dist/apps/notifier/src/main.js']);
+    expect(APP_NODE_FLAGS.notifier).toContain('--max-semi-space-size=2');
+    for (const app of APP_NAMES) expect(appArgs('/repo', app).at(-1)).toBe(appEntry('/repo', app));
   });
 
   it('prefixes app output with [app] in aligned columns', () => {

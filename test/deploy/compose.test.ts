@@ -2,6 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ajv, composeSchema } from './schemas.js';
+import { APP_NODE_FLAGS, type AppName } from '../../scripts/local-stack/apps.js';
 
 const APPS = ['subscription-api', 'event-ingest', 'dispatcher', 'retry-scheduler', 'notifier'];
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,7 +29,7 @@ export function checkCompose(doc: Obj): string[] {
       continue;
     }
     if (!svc.build) problems.push(`${app}: not built from the repository Dockerfile`);
-    if ([svc.command].flat().join(' ') !== `node dist/apps/${app}/src/main.js`) problems.push(`${app}: command ${svc.command} does not start ${app}`);
+    if ([svc.command].flat().join(' ') !== ['node', ...APP_NODE_FLAGS[app as AppName], `dist/apps/${app}/src/main.js`].join(' ')) problems.push(`${app}: command ${svc.command} does not start ${app}`);
     for (const key of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'SECRET_ENCRYPTION_KEY', 'INGEST_SERVICE_TOKEN', 'PORT']) {
       if (!svc.environment?.[key]) problems.push(`${app}: no ${key}`);
     }

@@ -2,6 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { ajv, configMapSchema, deploymentSchema, secretSchema, serviceSchema } from './schemas.js';
+import { APP_NODE_FLAGS, type AppName } from '../../scripts/local-stack/apps.js';
 
 const APPS = ['subscription-api', 'event-ingest', 'dispatcher', 'retry-scheduler', 'notifier'];
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
@@ -51,7 +52,7 @@ export function checkManifests(objects: Obj[]): string[] {
         const p = c[probe]?.httpGet?.port;
         if (p !== undefined && !portNames.has(p) && !portNumbers.has(p)) problems.push(`Deployment/${name}: ${probe} port ${p} is not a container port`);
       }
-      if (APPS.includes(name) && c.command?.join(' ') !== `node dist/apps/${name}/src/main.js`) problems.push(`Deployment/${name}: command ${c.command} does not start ${name}`);
+      if (APPS.includes(name) && c.command?.join(' ') !== ['node', ...APP_NODE_FLAGS[name as AppName], `dist/apps/${name}/src/main.js`].join(' ')) problems.push(`Deployment/${name}: command ${c.command} does not start ${name}`);
     }
   }
   for (const s of byKind('Service')) {
