@@ -84,3 +84,10 @@ export const outboxRelaySettings = {
     .int(60_000, 100, 600_000)
     .describe('longest one relay publish may take; a relay taking over from a dead leader waits out its window'),
 };
+
+/** The event log's retention: ensure-topics applies it; what a recovery can replay (issue 11). */
+export const eventRetentionSettings = {
+  EVENT_RETENTION_DAYS: settings
+    .int(30, 1, 3650)
+    .describe('how long the per-type event topics (`events.*`) keep events, the event log the platform can replay (applied by ensure-topics, also to existing topics)'),
+};

@@ -49,18 +49,29 @@ export interface TopicSpec {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const retention = (ms: number) => ({ 'retention.ms': String(ms) });
 
+/** How long the per-type event topics keep events by default (`EVENT_RETENTION_DAYS`): what a recovery can replay. */
+export const DEFAULT_EVENT_RETENTION_DAYS = 30;
+
+export interface TopicSpecOptions {
+  /** Retention of the per-type event topics (`events.*`), days. Default {@link DEFAULT_EVENT_RETENTION_DAYS}. */
+  eventRetentionDays?: number;
+}
+
 /**
- * Declarations of every topic. Retention of the retry tiers comfortably exceeds the longest
- * delay (2 h) so a scheduler that is down for days still finds its parked deliveries.
+ * Declarations of every topic. The per-type event topics are the event log that recoveries replay
+ * from, so they keep events for `eventRetentionDays`. Retention of the retry tiers comfortably
+ * exceeds the longest delay (2 h) so a scheduler that is down for days still finds its parked deliveries.
  */
-export function topicSpecs(partitions = 6): TopicSpec[] {
+export function topicSpecs(partitions = 6, options: TopicSpecOptions = {}): TopicSpec[] {
   const p = Number.isInteger(partitions) && partitions > 0 ? partitions : 6;
+  const days = options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS;
+  const eventRetention = retention((Number.isFinite(days) && days > 0 ? days : DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS);
   return [
     { name: TOPICS.telephonyRaw, partitions: p, config: retention(7 * DAY_MS) },
     { name: TOPICS.telephonyDlq, partitions: 1, config: retention(30 * DAY_MS) },
-    { name: TOPICS.callStarted, partitions: p, config: retention(7 * DAY_MS) },
-    { name: TOPICS.callEnded, partitions: p, config: retention(7 * DAY_MS) },
-    { name: TOPICS.appointmentCreated, partitions: p, config: retention(7 * DAY_MS) },
+    { name: TOPICS.callStarted, partitions: p, config: eventRetention },
+    { name: TOPICS.callEnded, partitions: p, config: eventRetention },
+    { name: TOPICS.appointmentCreated, partitions: p, config: eventRetention },
     {
       name: TOPICS.subscriptions,
       partitions: p,

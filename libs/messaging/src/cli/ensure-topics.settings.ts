@@ -1,9 +1,10 @@
-import { defineSettings, kafkaClientSettings, settings, type SettingsOf } from '@odis/config';
+import { defineSettings, eventRetentionSettings, kafkaClientSettings, settings, type SettingsOf } from '@odis/config';
 import { z } from 'zod';
 
 /** The settings of the ensure-topics CLI (libs/messaging/src/cli/ensure-topics.ts). */
 export const ensureTopicsSettings = defineSettings('ensure-topics', {
   ...kafkaClientSettings,
+  ...eventRetentionSettings,
   KAFKA_CLIENT_ID: z.string().optional().default('odis-ensure-topics').describe('Kafka client id of ensure-topics'),
   KAFKA_WAIT_TIMEOUT_MS: settings.int(120_000, 0, 3_600_000).describe('how long ensure-topics waits for the Kafka cluster'),
   KAFKA_PARTITIONS: settings.int(6, 1, 10_000).describe('partitions of the platform topics'),

@@ -5,7 +5,7 @@
  *   KAFKA_BROKERS=host:9092 node dist/libs/messaging/src/cli/ensure-topics.js
  *
  * Settings: `ensureTopicsSettings` (KAFKA_BROKERS, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
- * KAFKA_WAIT_TIMEOUT_MS, …). Exit code 0 on success, 1 on failure.
+ * KAFKA_WAIT_TIMEOUT_MS, EVENT_RETENTION_DAYS, …). Exit code 0 on success, 1 on failure.
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const timeoutMs = config.KAFKA_WAIT_TIMEOUT_MS;
   logger.log(`waiting for Kafka at ${connection.options.brokers.join(',')}`);
   await waitForKafka(connection, { timeoutMs, logger });
-  const specs = topicSpecs(config.KAFKA_PARTITIONS);
+  const specs = topicSpecs(config.KAFKA_PARTITIONS, { eventRetentionDays: config.EVENT_RETENTION_DAYS });
   const report = await ensureTopics(connection, specs, { logger, replicationFactor: config.KAFKA_REPLICATION_FACTOR });
   logger.log(
     `topics ready: ${specs.length} (created ${report.created.length}, updated ${report.updated.length}, unchanged ${report.unchanged.length})`,
