@@ -42,6 +42,20 @@ export interface DeliveryLogQuery {
   /** Legacy filter: only attempts strictly older than this time. */
   olderThan?: string;
   outcome?: string;
+  eventType?: string;
+  eventId?: string;
+  /** Attempts at or after this time (ISO-8601). */
+  since?: string;
+  /** Attempts strictly before this time (ISO-8601). */
+  until?: string;
+}
+
+/** Attempt counts of one hour of a stats window: `hour` is its index from the window's start. */
+export interface HourCountsRow {
+  hour: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
 }
 
 /** The delivery log read model: written from `webhooks.attempts`, listed by the API. */
@@ -83,6 +97,10 @@ export class DeliveryLogRepository {
     }
     if (q.olderThan) qb.andWhere('a.attempted_at < :olderThan', { olderThan: q.olderThan });
     if (q.outcome) qb.andWhere('a.outcome = :outcome', { outcome: q.outcome });
+    if (q.eventType) qb.andWhere('a.event_type = :eventType', { eventType: q.eventType });
+    if (q.eventId) qb.andWhere('a.event_id = :eventId', { eventId: q.eventId });
+    if (q.since) qb.andWhere('a.attempted_at >= CAST(:since AS timestamptz)', { since: q.since });
+    if (q.until) qb.andWhere('a.attempted_at < CAST(:until AS timestamptz)', { until: q.until });
     const { entities, raw } = await qb.getRawAndEntities<{ cursor_time: string }>();
     const hasMore = entities.length > q.limit;
     const items = entities.slice(0, q.limit);
@@ -92,5 +110,38 @@ export class DeliveryLogRepository {
       hasMore,
       nextCursor: hasMore ? { attemptedAt: raw[last].cursor_time, attemptId: items[last].attemptId } : null,
     };
+  }
+
+  /** Every attempt of one delivery of this account's webhook, oldest first; empty when there is none. */
+  async delivery(accountId: string, subscriptionId: string, deliveryId: string): Promise<DeliveryAttemptEntity[]> {
+    return this.dataSource
+      .getRepository(DeliveryAttemptEntity)
+      .createQueryBuilder('a')
+      .where('a.delivery_id = :deliveryId AND a.account_id = :accountId AND a.subscription_id = :subscriptionId', { deliveryId, accountId, subscriptionId })
+      .orderBy('a.attempt', 'ASC')
+      .addOrderBy('a.attempted_at', 'ASC')
+      .addOrderBy('a.attempt_id', 'ASC')
+      .getMany();
+  }
+
+  /**
+   * Attempt counts per hour of `[start, start + hours)`, one row per hour that has any (hour = its
+   * index from `start`); the caller fills the empty hours. Hours are counted from `start` in
+   * milliseconds, so the session time zone plays no part.
+   */
+  async hourlyCounts(accountId: string, subscriptionId: string, start: Date, hours: number): Promise<HourCountsRow[]> {
+    const rows: { hour: number; succeeded: number; failed: number; skipped: number }[] = await this.dataSource.query(
+      `SELECT floor(extract(epoch FROM a.attempted_at - $3::timestamptz) / 3600)::int AS hour,
+              count(*) FILTER (WHERE a.outcome = 'succeeded')::int AS succeeded,
+              count(*) FILTER (WHERE a.outcome = 'failed')::int AS failed,
+              count(*) FILTER (WHERE a.outcome = 'skipped')::int AS skipped
+         FROM delivery_attempts a
+        WHERE a.account_id = $1 AND a.subscription_id = $2
+          AND a.attempted_at >= $3::timestamptz AND a.attempted_at < $3::timestamptz + make_interval(hours => $4::int)
+        GROUP BY 1
+        ORDER BY 1`,
+      [accountId, subscriptionId, start.toISOString(), hours],
+    );
+    return rows;
   }
 }
