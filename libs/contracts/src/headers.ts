@@ -1,6 +1,11 @@
 /** HTTP headers on every webhook POST. */
 export const WEBHOOK_HEADERS = {
   signature: 'X-ODIS-Signature',
+  /**
+   * Only during a secret rotation's overlap: `sha256=<hex>` with the NEW secret, while
+   * `X-ODIS-Signature` keeps the replaced one until the overlap ends (decision 0010).
+   */
+  signatureNext: 'X-ODIS-Signature-Next',
   event: 'X-ODIS-Event',
   eventId: 'X-ODIS-Event-Id',
   deliveryId: 'X-ODIS-Delivery-Id',

@@ -54,6 +54,11 @@ export const subscriptionSnapshot = z.object({
   status: z.enum(SUBSCRIPTION_STATUSES),
   /** SecretBox ciphertext, additional data = subscription id. */
   secret_encrypted: z.string(),
+  /**
+   * During a secret rotation's overlap (decision 0010): the replaced secret (SecretBox ciphertext,
+   * same additional data) and when it stops signing. Absent (older snapshots) or null: none.
+   */
+  previous_secret: z.object({ secret_encrypted: z.string(), expires_at: isoTimestamp }).nullable().optional(),
   version: z.number().int().positive(),
   disabled_reason: z.string().nullable().optional(),
   updated_at: isoTimestamp,

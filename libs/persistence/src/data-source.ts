@@ -11,6 +11,7 @@ import { SubscriptionEntity } from './entities/subscription.entity.js';
 import { InitialSchema1764200000000 } from './migrations/1764200000000-initial-schema.js';
 import { OutboxRelayLease1764300000002 } from './migrations/1764300000002-outbox-relay-lease.js';
 import { DeliveryLogSearch1764400000005 } from './migrations/1764400000005-delivery-log-search.js';
+import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous-secret.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -21,7 +22,7 @@ export const ALL_ENTITIES = [
   NotificationLogEntity,
   DeliveryAttemptEntity,
 ];
-export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002, DeliveryLogSearch1764400000005];
+export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002, DeliveryLogSearch1764400000005, PreviousSecret1764400000010];
 
 /**
  * How long any database access may take. A Postgres that is stopped, paused (SIGSTOP) or blackholed

@@ -55,6 +55,21 @@ export function verifyOdisSignature(rawBody: RawBody, header: string | null | un
   return constantTimeEqual(Buffer.from(header.trim(), 'utf8'), expected);
 }
 
+/**
+ * Checks a request's ODIS signatures against one or more secrets (e.g. the old and the new one while
+ * you switch after a secret rotation): true when `X-ODIS-Signature` or, during a rotation's overlap,
+ * `X-ODIS-Signature-Next` matches any of them. Every pair is compared (no early exit).
+ */
+export function verifyOdisRequest(rawBody: RawBody, headers: HeaderSource, secrets: string | readonly string[]): boolean {
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
+  const signatures = [readHeader(headers, 'x-odis-signature'), readHeader(headers, 'x-odis-signature-next')];
+  let ok = false;
+  for (const secret of list) {
+    for (const header of signatures) if (verifyOdisSignature(rawBody, header, secret)) ok = true;
+  }
+  return ok;
+}
+
 export interface StandardWebhookOptions {
   /** Maximum distance between `webhook-timestamp` and now (default 300 s = 5 minutes). */
   toleranceSeconds?: number;
@@ -77,7 +92,7 @@ export function standardWebhookKey(secret: string): Buffer {
 export function checkStandardWebhook(
   rawBody: RawBody,
   headers: HeaderSource,
-  secret: string,
+  secret: string | readonly string[],
   options: StandardWebhookOptions = {},
 ): StandardWebhookResult {
   const id = readHeader(headers, 'webhook-id');
@@ -89,19 +104,18 @@ export function checkStandardWebhook(
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? 300;
   if (Math.abs(now - timestamp) > tolerance) return { ok: false, reason: 'webhook-timestamp is outside the tolerance' };
-  const key = standardWebhookKey(secret);
-  if (key.length === 0) return { ok: false, reason: 'empty secret' };
-  const mac = createHmac('sha256', key);
-  mac.update(`${id}.${timestampText}.`);
-  mac.update(toBuffer(rawBody));
-  const expected = mac.digest();
+  // Several secrets (e.g. old and new while switching after a rotation): any one may match.
+  const keys = (typeof secret === 'string' ? [secret] : secret).map(standardWebhookKey);
+  if (keys.length === 0 || keys.some((key) => key.length === 0)) return { ok: false, reason: 'empty secret' };
+  const body = toBuffer(rawBody);
+  const expected = keys.map((key) => createHmac('sha256', key).update(`${id}.${timestampText}.`).update(body).digest());
   let matched = false;
   for (const candidate of signatures.split(' ')) {
     const comma = candidate.indexOf(',');
     if (comma < 0 || candidate.slice(0, comma) !== 'v1') continue;
     const given = Buffer.from(candidate.slice(comma + 1), 'base64');
     // Check every candidate (no early exit), so timing does not tell which one matched.
-    if (constantTimeEqual(given, expected)) matched = true;
+    for (const e of expected) if (constantTimeEqual(given, e)) matched = true;
   }
   return matched ? { ok: true, id, timestamp } : { ok: false, reason: 'no matching v1 signature' };
 }
@@ -110,7 +124,7 @@ export function checkStandardWebhook(
 export function verifyStandardWebhook(
   rawBody: RawBody,
   headers: HeaderSource,
-  secret: string,
+  secret: string | readonly string[],
   options: StandardWebhookOptions = {},
 ): boolean {
   return checkStandardWebhook(rawBody, headers, secret, options).ok;

@@ -4,13 +4,18 @@ import type { EventType, SubscriptionStatus } from '@odis/contracts';
 export type SubscriptionEvent =
   | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string } }
   | { type: 'updated'; data: { url?: string; events?: EventType[]; description?: string | null } }
-  | { type: 'secret_rotated'; data: { secret_encrypted: string; secret_hint: string } }
+  /**
+   * A new secret. With `previous_expires_at` (a rotation with overlap, decision 0010) the secret it
+   * replaces keeps signing beside it until then; without it (PATCH secret, overlap 0) the replaced
+   * secret stops at once. The replaced ciphertext is the state's, so the event does not repeat it.
+   */
+  | { type: 'secret_rotated'; data: { secret_encrypted: string; secret_hint: string; previous_expires_at?: string } }
   /**
    * The same secret sealed again with the current encryption key (operator command
    * `secrets reencrypt`). It supersedes every earlier ciphertext of the stream, so folding the
    * stream never needs a key older than the one of its last secret event.
    */
-  | { type: 'secret_reencrypted'; data: { secret_encrypted: string } }
+  | { type: 'secret_reencrypted'; data: { secret_encrypted: string; previous_secret_encrypted?: string } }
   | { type: 'disabled'; data: DisabledEventData }
   | { type: 'enabled'; data: Record<string, never> }
   | { type: 'deleted'; data: Record<string, never> };
@@ -62,6 +67,9 @@ export interface SubscriptionState {
   description: string | null;
   secretEncrypted: string;
   secretHint: string;
+  /** The secret a rotation replaced, while it still signs (until `previousSecretExpiresAt`); else null. */
+  previousSecretEncrypted?: string | null;
+  previousSecretExpiresAt?: Date | null;
   status: SubscriptionStatus;
   disabledReason: string | null;
   disabledAt: Date | null;
@@ -87,6 +95,8 @@ export function applySubscriptionEvent(
       description: event.data.description,
       secretEncrypted: event.data.secret_encrypted,
       secretHint: event.data.secret_hint,
+      previousSecretEncrypted: null,
+      previousSecretExpiresAt: null,
       status: 'active',
       disabledReason: null,
       disabledAt: null,
@@ -99,18 +109,32 @@ export function applySubscriptionEvent(
   if (!state) throw new Error(`subscription ${meta.id} has no created event`);
   if (state.deletedAt) throw new Error(`subscription ${meta.id} is deleted`);
   const next: SubscriptionState = { ...state, version: meta.version, updatedAt: meta.at };
+  // A previous secret whose overlap has ended is dropped at the next change (it signs nothing more).
+  if (next.previousSecretExpiresAt && next.previousSecretExpiresAt.getTime() <= meta.at.getTime()) {
+    next.previousSecretEncrypted = null;
+    next.previousSecretExpiresAt = null;
+  }
   switch (event.type) {
     case 'updated':
       if (event.data.url !== undefined) next.url = event.data.url;
       if (event.data.events !== undefined) next.events = [...event.data.events];
       if (event.data.description !== undefined) next.description = event.data.description;
       return next;
-    case 'secret_rotated':
+    case 'secret_rotated': {
+      const expiresAt = event.data.previous_expires_at ? new Date(event.data.previous_expires_at) : null;
+      // Only one previous secret: a rotation during an overlap replaces the older previous one.
+      const overlapping = expiresAt !== null && expiresAt.getTime() > meta.at.getTime();
+      next.previousSecretEncrypted = overlapping ? state.secretEncrypted : null;
+      next.previousSecretExpiresAt = overlapping ? expiresAt : null;
       next.secretEncrypted = event.data.secret_encrypted;
       next.secretHint = event.data.secret_hint;
       return next;
+    }
     case 'secret_reencrypted':
       next.secretEncrypted = event.data.secret_encrypted;
+      if (event.data.previous_secret_encrypted !== undefined && next.previousSecretEncrypted) {
+        next.previousSecretEncrypted = event.data.previous_secret_encrypted;
+      }
       return next;
     case 'disabled':
       next.status = 'disabled';
@@ -158,6 +182,16 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   const sa = new Set(a);
   const sb = new Set(b);
   return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+/**
+ * A rotation with overlap: the new secret (sealed by the caller) signs from now on; the current one
+ * keeps signing beside it for `overlapMs` (0: it stops at once, like PATCH secret).
+ */
+export function decideRotation(secret: { encrypted: string; hint: string }, overlapMs: number, now: Date): SubscriptionEvent[] {
+  const data: { secret_encrypted: string; secret_hint: string; previous_expires_at?: string } = { secret_encrypted: secret.encrypted, secret_hint: secret.hint };
+  if (overlapMs > 0) data.previous_expires_at = new Date(now.getTime() + overlapMs).toISOString();
+  return [{ type: 'secret_rotated', data }];
 }
 
 /** Last four characters of a secret, for display (`…cret`). */

@@ -151,12 +151,18 @@ export class SubscriptionStore {
    * One page of the stored secrets of every live (not deleted) webhook, in id order, for the
    * operator's `secrets reencrypt`: pass the last id of a page to get the next.
    */
-  async secretsPage(afterId: string | null, limit: number): Promise<{ id: string; accountId: string; secretEncrypted: string }[]> {
-    const rows: { id: string; account_id: string; secret_encrypted: string }[] = await this.dataSource.query(
-      'SELECT id, account_id, secret_encrypted FROM subscriptions WHERE deleted_at IS NULL AND ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2',
+  async secretsPage(
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ id: string; accountId: string; secretEncrypted: string; previousSecretEncrypted?: string | null }[]> {
+    // The previous secret of a rotation counts only while its overlap lasts (an expired one signs nothing).
+    const rows: { id: string; account_id: string; secret_encrypted: string; previous_secret_encrypted: string | null }[] = await this.dataSource.query(
+      `SELECT id, account_id, secret_encrypted,
+              CASE WHEN previous_secret_expires_at > now() THEN previous_secret_encrypted END AS previous_secret_encrypted
+         FROM subscriptions WHERE deleted_at IS NULL AND ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
-    return rows.map((r) => ({ id: r.id, accountId: r.account_id, secretEncrypted: r.secret_encrypted }));
+    return rows.map((r) => ({ id: r.id, accountId: r.account_id, secretEncrypted: r.secret_encrypted, previousSecretEncrypted: r.previous_secret_encrypted }));
   }
 
   /**
@@ -172,7 +178,16 @@ export class SubscriptionStore {
         id,
         (s) => {
           const sealed = reseal(s.secretEncrypted, s.id);
-          return sealed === null ? [] : [{ type: 'secret_reencrypted', data: { secret_encrypted: sealed } }];
+          // The previous secret of a rotation still in its overlap is sealed again too (decision 0010).
+          const inOverlap = !!s.previousSecretEncrypted && !!s.previousSecretExpiresAt && s.previousSecretExpiresAt.getTime() > Date.now();
+          const previous = inOverlap ? reseal(s.previousSecretEncrypted!, s.id) : null;
+          if (sealed === null && previous === null) return [];
+          return [
+            {
+              type: 'secret_reencrypted',
+              data: { secret_encrypted: sealed ?? s.secretEncrypted, ...(previous !== null ? { previous_secret_encrypted: previous } : {}) },
+            },
+          ];
         },
         { actor },
       );
@@ -261,7 +276,7 @@ export class SubscriptionStore {
 
 /** Secrets never leave the store through history, not even encrypted. */
 function redact(data: Record<string, unknown>): Record<string, unknown> {
-  const { secret_encrypted: _s, ...rest } = data;
+  const { secret_encrypted: _s, previous_secret_encrypted: _p, ...rest } = data;
   return rest;
 }
 
@@ -274,6 +289,10 @@ export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
     events: state.events,
     status: state.status,
     secret_encrypted: state.secretEncrypted,
+    previous_secret:
+      state.previousSecretEncrypted && state.previousSecretExpiresAt
+        ? { secret_encrypted: state.previousSecretEncrypted, expires_at: state.previousSecretExpiresAt.toISOString() }
+        : null,
     version: state.version,
     disabled_reason: state.disabledReason,
     updated_at: state.updatedAt.toISOString(),
@@ -289,6 +308,8 @@ function toRow(s: SubscriptionState): SubscriptionEntity {
     description: s.description,
     secretEncrypted: s.secretEncrypted,
     secretHint: s.secretHint,
+    previousSecretEncrypted: s.previousSecretEncrypted ?? null,
+    previousSecretExpiresAt: s.previousSecretExpiresAt ?? null,
     status: s.status,
     disabledReason: s.disabledReason,
     disabledAt: s.disabledAt,
@@ -308,6 +329,8 @@ function fromRow(r: SubscriptionEntity): SubscriptionState {
     description: r.description,
     secretEncrypted: r.secretEncrypted,
     secretHint: r.secretHint,
+    previousSecretEncrypted: r.previousSecretEncrypted ?? null,
+    previousSecretExpiresAt: r.previousSecretExpiresAt ?? null,
     status: r.status,
     disabledReason: r.disabledReason,
     disabledAt: r.disabledAt,

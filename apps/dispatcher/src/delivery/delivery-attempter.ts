@@ -8,6 +8,16 @@ export const USER_AGENT = 'ODIS-Webhooks/1.0';
 export interface AttemptTarget {
   url: string;
   secret: string;
+  /** During a secret rotation's overlap: the replaced secret and when it stops signing (epoch ms). */
+  previousSecret?: string;
+  previousSecretExpiresAtMs?: number;
+}
+
+/** The secrets one attempt is signed with: the current one, and the replaced one while its overlap lasts. */
+export interface SigningSecrets {
+  secret: string;
+  previousSecret?: string;
+  previousSecretExpiresAtMs?: number;
 }
 
 export interface AttemptResult extends ClassifiedOutcome {
@@ -29,25 +39,42 @@ export class DeliveryAttempter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  buildHeaders(job: Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'body'>, secret: string, nowMs: number): Record<string, string> {
+  /**
+   * The headers of one attempt. During a rotation's overlap (`previousSecret` set and the attempt
+   * before `previousSecretExpiresAtMs`; decision 0010): `X-ODIS-Signature` is still signed with the
+   * replaced secret, so a receiver that has not switched yet keeps verifying with the seed's
+   * function; `X-ODIS-Signature-Next` carries the new secret's signature; `webhook-signature` holds
+   * both `v1,` entries (new first). After the overlap only the new secret signs, and there is no
+   * `X-ODIS-Signature-Next`.
+   */
+  buildHeaders(
+    job: Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'body'>,
+    secrets: string | SigningSecrets,
+    nowMs: number,
+  ): Record<string, string> {
+    const { secret, previousSecret, previousSecretExpiresAtMs } = typeof secrets === 'string' ? { secret: secrets } : secrets;
+    const overlap = previousSecret !== undefined && previousSecretExpiresAtMs !== undefined && nowMs < previousSecretExpiresAtMs;
     const timestamp = Math.floor(nowMs / 1000);
-    return {
+    const standard = standardWebhookSignature(secret, job.delivery_id, timestamp, job.body);
+    const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'User-Agent': USER_AGENT,
-      [WEBHOOK_HEADERS.signature]: odisSignature(secret, job.body),
+      [WEBHOOK_HEADERS.signature]: odisSignature(overlap ? previousSecret : secret, job.body),
       [WEBHOOK_HEADERS.event]: job.event_type,
       [WEBHOOK_HEADERS.eventId]: job.event_id,
       [WEBHOOK_HEADERS.deliveryId]: job.delivery_id,
       [WEBHOOK_HEADERS.attempt]: String(job.attempt),
       [WEBHOOK_HEADERS.webhookId]: job.delivery_id,
       [WEBHOOK_HEADERS.webhookTimestamp]: String(timestamp),
-      [WEBHOOK_HEADERS.webhookSignature]: standardWebhookSignature(secret, job.delivery_id, timestamp, job.body),
+      [WEBHOOK_HEADERS.webhookSignature]: overlap ? `${standard} ${standardWebhookSignature(previousSecret, job.delivery_id, timestamp, job.body)}` : standard,
     };
+    if (overlap) headers[WEBHOOK_HEADERS.signatureNext] = odisSignature(secret, job.body);
+    return headers;
   }
 
   async attempt(job: Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'body'>, target: AttemptTarget): Promise<AttemptResult> {
     const attemptedAtMs = this.now();
-    const headers = this.buildHeaders(job, target.secret, attemptedAtMs);
+    const headers = this.buildHeaders(job, target, attemptedAtMs);
     const outcome = await this.client.post(target.url, job.body, headers);
     return { ...this.classifier.classify(outcome), attemptedAtMs };
   }

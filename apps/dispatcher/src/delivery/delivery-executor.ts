@@ -28,6 +28,9 @@ export interface DeliveryTarget {
   endpoint: string;
   secret: string;
   secretEncrypted: string;
+  /** A rotation's replaced secret, signing beside `secret` until the epoch ms given (decision 0010). */
+  previousSecret?: string;
+  previousSecretExpiresAtMs?: number;
 }
 
 export type TargetDecision = { kind: 'send'; target: DeliveryTarget } | { kind: 'skip'; reason: string };
@@ -80,7 +83,12 @@ export class DeliveryExecutor {
   }
 
   static targetOf(route: Route): DeliveryTarget {
-    return { url: route.url, endpoint: route.endpoint, secret: route.secret, secretEncrypted: route.secretEncrypted };
+    const target: DeliveryTarget = { url: route.url, endpoint: route.endpoint, secret: route.secret, secretEncrypted: route.secretEncrypted };
+    if (route.previousSecret !== undefined) {
+      target.previousSecret = route.previousSecret;
+      target.previousSecretExpiresAtMs = route.previousSecretExpiresAtMs;
+    }
+    return target;
   }
 
   /** Where a queued job goes now, from the routing table's current view of its subscription. */

@@ -21,6 +21,12 @@ export interface Route {
   readonly secret: string;
   /** The SecretBox ciphertext as on the changelog: what a DeliveryJob carries. */
   readonly secretEncrypted: string;
+  /**
+   * During a secret rotation's overlap (decision 0010): the replaced secret (plaintext) and when it
+   * stops signing (epoch ms). Absent outside an overlap.
+   */
+  readonly previousSecret?: string;
+  readonly previousSecretExpiresAtMs?: number;
 }
 
 export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string; cause: 'url' | 'secret' };
@@ -54,6 +60,7 @@ export function routeFromSnapshot(
   snapshot: SubscriptionSnapshot,
   decrypt: (sealed: string, context: string) => string,
   pool: StringPool = new StringPool(0),
+  nowMs: number = Date.now(),
 ): RouteDecode {
   const origin = endpointOf(snapshot.url);
   const endpoint = origin === null ? null : pool.intern(origin);
@@ -63,6 +70,17 @@ export function routeFromSnapshot(
     secret = decrypt(snapshot.secret_encrypted, snapshot.id);
   } catch (err) {
     return { ok: false, cause: 'secret', reason: `subscription ${snapshot.id}: secret does not decrypt (${(err as Error).message})` };
+  }
+  // The previous secret of a rotation, only while its overlap lasts; one that does not decrypt fails
+  // the route closed, like the current secret (`secrets reencrypt` seals both).
+  let previous: { previousSecret: string; previousSecretExpiresAtMs: number } | null = null;
+  const expiresAtMs = snapshot.previous_secret ? Date.parse(snapshot.previous_secret.expires_at) : NaN;
+  if (snapshot.previous_secret && expiresAtMs > nowMs) {
+    try {
+      previous = { previousSecret: decrypt(snapshot.previous_secret.secret_encrypted, snapshot.id), previousSecretExpiresAtMs: expiresAtMs };
+    } catch (err) {
+      return { ok: false, cause: 'secret', reason: `subscription ${snapshot.id}: previous secret does not decrypt (${(err as Error).message})` };
+    }
   }
   let mask = 0;
   for (const type of snapshot.events) mask |= EVENT_BIT[type];
@@ -78,6 +96,7 @@ export function routeFromSnapshot(
       version: snapshot.version,
       secret,
       secretEncrypted: snapshot.secret_encrypted,
+      ...previous,
     },
   };
 }

@@ -29,10 +29,12 @@ export async function reencryptSecrets(
     const page = await store.secretsPage(after, options.batchSize);
     if (page.length === 0) break;
     for (const row of page) {
-      if (box.isCurrent(row.secretEncrypted)) {
+      // A rotation's previous secret (still in its overlap) must be under the current key too.
+      if (box.isCurrent(row.secretEncrypted) && (row.previousSecretEncrypted == null || box.isCurrent(row.previousSecretEncrypted))) {
         // Only counted current if it also authenticates; a current-key ciphertext that does not is a failure.
         try {
           box.decrypt(row.secretEncrypted, row.id);
+          if (row.previousSecretEncrypted != null) box.decrypt(row.previousSecretEncrypted, row.id);
           counts.alreadyCurrent++;
         } catch (err) {
           counts.failed++;

@@ -10,6 +10,8 @@ export function presentWebhook(s: SubscriptionState) {
     description: s.description,
     status: s.status,
     secret_hint: s.secretHint,
+    /** While a rotation's replaced secret still signs beside the new one (decision 0010); else null. */
+    previous_secret_expires_at: s.previousSecretExpiresAt && s.previousSecretExpiresAt.getTime() > Date.now() ? s.previousSecretExpiresAt.toISOString() : null,
     disabled_reason: s.disabledReason,
     disabled_at: s.disabledAt?.toISOString() ?? null,
     version: s.version,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '@odis/contracts';
+import { parseDuration } from '@odis/config';
 
 const eventsField = z
   .array(z.enum(EVENT_TYPES, { message: `must be one of ${EVENT_TYPES.join(', ')}` }), { message: 'must be a list of event types' })
@@ -32,6 +33,27 @@ export const updateWebhookBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one field' });
 
+/** The longest overlap of a secret rotation: a replaced secret signs for at most a week. */
+export const MAX_ROTATION_OVERLAP = '7d';
+export const DEFAULT_ROTATION_OVERLAP = '24h';
+const MAX_OVERLAP_MS = parseDuration(MAX_ROTATION_OVERLAP);
+
+/** A rotation overlap (`0s`…`7d`: a whole number with s, m, h or d) → milliseconds. */
+export const overlapField = z
+  .string({ message: 'must be a duration string such as "24h"' })
+  .regex(/^\d{1,7}[smhd]$/, 'must be a whole number with a unit s, m, h or d, e.g. "30m", "24h" or "7d"')
+  .transform((text) => parseDuration(text))
+  .refine((ms) => ms <= MAX_OVERLAP_MS, `must be at most ${MAX_ROTATION_OVERLAP}`);
+
+/**
+ * `POST /v1/webhooks/{id}/rotate-secret`: an optional new secret (same rules as at create; one is
+ * generated when absent) and how long the replaced secret keeps signing beside it (default 24h).
+ */
+export const rotateSecretBody = z.strictObject({
+  secret: secretField.optional(),
+  overlap: overlapField.default(parseDuration(DEFAULT_ROTATION_OVERLAP)),
+});
+
 export const listWebhooksQuery = z.strictObject({
   limit: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
   starting_after: z.string().max(64).optional(),
@@ -39,3 +61,4 @@ export const listWebhooksQuery = z.strictObject({
 
 export type CreateWebhookBody = z.infer<typeof createWebhookBody>;
 export type UpdateWebhookBody = z.infer<typeof updateWebhookBody>;
+export type RotateSecretBody = z.infer<typeof rotateSecretBody>;

@@ -6,7 +6,7 @@ import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { presentHistoryEvent, presentWebhook } from './webhook.presenter.js';
-import { createWebhookBody, listWebhooksQuery, updateWebhookBody, type CreateWebhookBody, type UpdateWebhookBody } from './webhook.schemas.js';
+import { createWebhookBody, listWebhooksQuery, rotateSecretBody, updateWebhookBody, type CreateWebhookBody, type UpdateWebhookBody } from './webhook.schemas.js';
 import { WebhooksService } from './webhooks.service.js';
 import { ZodPipe } from './zod-body.pipe.js';
 import { ApiError } from '@odis/platform';
@@ -97,6 +97,32 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Delete a webhook' })
   async remove(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Headers('if-match') ifMatch: string | undefined) {
     await this.webhooks.remove(accountId, id, `account:${accountId}`, expectedVersion(ifMatch));
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiParam({ name: 'id' })
+  @ApiOperation({
+    summary:
+      'Rotate the signing secret with an overlap: the new secret (`secret`, or generated) is returned once; until `previous_secret_expires_at` (now + `overlap`, default 24h, at most 7d) deliveries are signed with both secrets (X-ODIS-Signature keeps the old one, X-ODIS-Signature-Next carries the new one, webhook-signature carries both). Send If-Match: "<version>" to refuse stale writes (409).',
+  })
+  @ApiBody({ required: false, schema: schema(rotateSecretBody) })
+  @ApiResponse({ status: 200, description: 'The webhook with `secret` (the new secret, shown only here) and `previous_secret_expires_at`' })
+  @ApiResponse({ status: 400, ...errorResponse })
+  @ApiResponse({ status: 404, description: 'No such webhook (or it was deleted)' })
+  async rotateSecret(
+    @AccountId() accountId: string,
+    @Param('id', IdParamPipe) id: string,
+    @Body() raw: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    // The body is optional: no body (or an empty one) means a generated secret and the default overlap.
+    const body = new ZodPipe(rotateSecretBody).transform(raw === undefined || raw === null || raw === '' ? {} : raw);
+    const { webhook, secret } = await this.webhooks.rotateSecret(accountId, id, body, `account:${accountId}`, expectedVersion(ifMatch));
+    res.setHeader('ETag', `"${webhook.version}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    return { ...presentWebhook(webhook), secret };
   }
 
   @Get(':id/events')

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { newId, SecretBox } from '@odis/contracts';
 import { ApiError, checkTargetUrl, type Resolver } from '@odis/platform';
-import { decideChanges, secretHint, SubscriptionStore, type SubscriptionChanges, type SubscriptionState } from '@odis/subscriptions';
+import { decideChanges, decideRotation, secretHint, SubscriptionStore, type SubscriptionChanges, type SubscriptionState } from '@odis/subscriptions';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
-import type { CreateWebhookBody, UpdateWebhookBody } from './webhook.schemas.js';
+import type { CreateWebhookBody, RotateSecretBody, UpdateWebhookBody } from './webhook.schemas.js';
 
 /** How the API resolves a webhook's host for the target check (the system's DNS; tests bind their own). */
 export abstract class DnsResolver {
@@ -45,6 +45,25 @@ export class WebhooksService {
     };
     const { state } = await this.store.change(accountId, id, (s) => decideChanges(s, changes), { actor, expectedVersion });
     return state;
+  }
+
+  /**
+   * Rotates the secret with an overlap (decision 0010): the new secret (given or generated) signs
+   * from now on, the replaced one keeps signing beside it for `overlap` ms. Returns the new secret
+   * (the only time the API shows it). A disabled webhook may be rotated (nothing is sent while it is
+   * disabled); a deleted or unknown one is a 404.
+   */
+  async rotateSecret(
+    accountId: string,
+    id: string,
+    body: RotateSecretBody,
+    actor: string,
+    expectedVersion?: number,
+  ): Promise<{ webhook: SubscriptionState; secret: string }> {
+    const secret = body.secret ?? randomBytes(32).toString('base64url');
+    const sealed = { encrypted: this.box.encrypt(secret, id), hint: secretHint(secret) };
+    const { state } = await this.store.change(accountId, id, () => decideRotation(sealed, body.overlap, new Date()), { actor, expectedVersion });
+    return { webhook: state, secret };
   }
 
   async remove(accountId: string, id: string, actor: string, expectedVersion?: number): Promise<void> {

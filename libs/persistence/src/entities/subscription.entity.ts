@@ -26,6 +26,13 @@ export class SubscriptionEntity {
   @Column({ name: 'secret_hint', type: 'text' })
   secretHint: string;
 
+  /** During a rotation's overlap: the replaced secret (SecretBox ciphertext) and when it stops signing. */
+  @Column({ name: 'previous_secret_encrypted', type: 'text', nullable: true })
+  previousSecretEncrypted: string | null;
+
+  @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
+  previousSecretExpiresAt: Date | null;
+
   @Column({ type: 'text' })
   status: 'active' | 'disabled';
 
