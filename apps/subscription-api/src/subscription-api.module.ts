@@ -17,6 +17,8 @@ import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapp
 import { EventTypesController } from './event-types/event-types.controller.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { TestEventController } from './webhooks/test-event.controller.js';
+import { TestEventService } from './webhooks/test-event.service.js';
 
 @Module({})
 export class SubscriptionApiModule {
@@ -33,7 +35,7 @@ export class SubscriptionApiModule {
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
       ],
-      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController],
+      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, TestEventController],
       providers: [
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
@@ -46,6 +48,7 @@ export class SubscriptionApiModule {
         AttemptLogProjector,
         AttemptLogHandler,
         DeliveryLogRepository,
+        TestEventService,
       ],
     };
   }

@@ -111,6 +111,11 @@ export const deliveryJob = z.object({
   created_at: isoTimestamp,
   /** Set on manual redeliveries from the API. */
   manual: z.boolean().optional(),
+  /**
+   * A test event (`POST /v1/webhooks/{id}/test`; always also `manual`): sent even while the webhook
+   * is disabled or not subscribed to its type (a deleted webhook still skips it).
+   */
+  test: z.boolean().optional(),
   previous_attempts: z.array(attemptSummary).default([]),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;

@@ -98,6 +98,23 @@ describe('DeliveryExecutor', () => {
     expect(executor.counters.skipped).toBe(4);
   });
 
+  it('a test event (test + manual) is sent to a disabled or unsubscribed webhook, still skipped for a deleted one, and never retried', async () => {
+    const { executor, table, client, values, sent } = setup(() => ({ kind: 'response', statusCode: 500, body: Buffer.from('no'), truncated: false, durationMs: 2 }));
+    table.upsert(route({ id: 'wh_dis', active: false, url: 'https://dis.example.com/h' }));
+    table.upsert(route({ id: 'wh_unsub', events: ['call.ended'], url: 'https://unsub.example.com/h' }));
+    table.upsert(route({ id: 'wh_del' }));
+    table.remove('wh_del');
+    for (const id of ['wh_dis', 'wh_unsub', 'wh_del']) await executor.runQueued(job({ subscription_id: id, test: true, manual: true }));
+    expect(client.calls.map((c) => c.url)).toEqual(['https://dis.example.com/h', 'https://unsub.example.com/h']);
+    const records = values('webhooks.attempts') as AttemptRecord[];
+    expect(records.map((r) => [r.subscription_id, r.outcome, r.status_code, r.next_attempt_at, r.manual])).toEqual([
+      ['wh_dis', 'failed', 500, null, true],
+      ['wh_unsub', 'failed', 500, null, true],
+      ['wh_del', 'skipped', null, null, true],
+    ]);
+    expect(sent.every((s) => s.topic === 'webhooks.attempts')).toBe(true);
+  });
+
   it('a recent job for a subscription not applied yet is sent with the data it carries', async () => {
     const { executor, client, values } = setup();
     await executor.runQueued(job({ subscription_id: 'wh_new', url: 'https://fresh.example.com/h', secret_encrypted: 'enc:v1:s', created_at: '2024-01-15T10:30:30.000Z' }));

@@ -95,6 +95,8 @@ export class DeliveryExecutor {
   decide(job: DeliveryJob): TargetDecision {
     const route = this.deps.table.get(job.subscription_id);
     if (route) {
+      // A test event (POST /v1/webhooks/{id}/test) goes to the endpoint whatever its status and event filter.
+      if (job.test) return { kind: 'send', target: DeliveryExecutor.targetOf(route) };
       if (!route.active) return { kind: 'skip', reason: 'webhook is disabled' };
       if (!EVENT_SET.has(job.event_type) || !(route.eventMask & EVENT_BIT[job.event_type as EventType])) {
         return { kind: 'skip', reason: `webhook is no longer subscribed to ${job.event_type}` };

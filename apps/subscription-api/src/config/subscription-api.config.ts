@@ -38,6 +38,9 @@ export const subscriptionApiSettings = defineSettings(
       .describe(
         "Express `trust proxy` (e.g. `1` hops, or `loopback, 10.0.0.0/8`); empty = the socket address. Set it behind an ingress, or all clients share its address's lookup budget",
       ),
+    WEBHOOK_TEST_TIMEOUT_MS: settings
+      .int(15_000, 1_000, 300_000)
+      .describe('how long `POST /v1/webhooks/{id}/test` waits for the attempt to be logged before `504`; keep it above the dispatcher\'s `WEBHOOK_TIMEOUT_MS`'),
     ...outboxRelaySettings,
   },
   [refusePrivateTargetsInProduction],
