@@ -160,6 +160,7 @@ describe('GET /v1/webhooks/{id}/deliveries/{delivery_id}', () => {
       event_id: evt(1),
       event_type: 'call.started',
       url: LOCAL_URL,
+      body: null, // records without a body (as before bodies were kept)
       attempts: [listed.find((x) => x.id === `att_${tag}_1a`), listed.find((x) => x.id === `att_${tag}_1b`)],
       status: 'succeeded',
       next_attempt_at: null,

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { SecretBox } from '@odis/contracts';
-import { MessagingModule } from '@odis/messaging';
+import { MessageProducer, MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom } from '@odis/persistence';
 import { ApiErrorMapper, ApiExceptionFilter, HealthModule, systemResolver } from '@odis/platform';
 import { OutboxModule, SubscriptionsModule } from '@odis/subscriptions';
@@ -13,6 +13,8 @@ import { attemptLogConsumer, AttemptLogHandler } from './deliveries/attempt-log.
 import { AttemptLogProjector } from './deliveries/attempt-log.projector.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
+import { DeliveryJobQueue, DeliveryJobSink } from './deliveries/delivery-job.queue.js';
+import { RedeliveryService } from './deliveries/redelivery.service.js';
 import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
@@ -49,6 +51,9 @@ export class SubscriptionApiModule {
         AttemptLogHandler,
         DeliveryLogRepository,
         TestEventService,
+        { provide: DeliveryJobSink, useExisting: MessageProducer },
+        DeliveryJobQueue,
+        RedeliveryService,
       ],
     };
   }

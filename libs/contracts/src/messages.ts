@@ -150,6 +150,13 @@ export const attemptRecord = z.object({
   /** When the next attempt is due (ms since epoch), null when none follows. */
   next_attempt_at: z.number().int().nullable(),
   manual: z.boolean().optional(),
+  /**
+   * The request headers this attempt sent (signatures included, never the secret); absent on a
+   * skip and on records written before they were recorded.
+   */
+  request_headers: z.record(z.string(), z.string()).optional(),
+  /** The exact body bytes (UTF-8) of the delivery, the same on every attempt; absent on older records. */
+  body: z.string().optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptRecord>;
 export const AttemptRecordCodec = messageCodec(attemptRecord, 'attempt-record.v1', (m) => m.subscription_id, deliveryIdHeader);

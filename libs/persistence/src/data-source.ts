@@ -4,6 +4,7 @@ import { documented, settings } from '@odis/config';
 import { AccountEntity } from './entities/account.entity.js';
 import { ApiKeyEntity } from './entities/api-key.entity.js';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity.js';
+import { DeliveryBodyEntity } from './entities/delivery-body.entity.js';
 import { NotificationLogEntity } from './entities/notification-log.entity.js';
 import { OutboxEntity } from './entities/outbox.entity.js';
 import { SubscriptionEventEntity } from './entities/subscription-event.entity.js';
@@ -12,6 +13,7 @@ import { InitialSchema1764200000000 } from './migrations/1764200000000-initial-s
 import { OutboxRelayLease1764300000002 } from './migrations/1764300000002-outbox-relay-lease.js';
 import { DeliveryLogSearch1764400000005 } from './migrations/1764400000005-delivery-log-search.js';
 import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous-secret.js';
+import { DeliveryRequestLog1764400000012 } from './migrations/1764400000012-delivery-request-log.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -21,8 +23,15 @@ export const ALL_ENTITIES = [
   OutboxEntity,
   NotificationLogEntity,
   DeliveryAttemptEntity,
+  DeliveryBodyEntity,
 ];
-export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002, DeliveryLogSearch1764400000005, PreviousSecret1764400000010];
+export const ALL_MIGRATIONS = [
+  InitialSchema1764200000000,
+  OutboxRelayLease1764300000002,
+  DeliveryLogSearch1764400000005,
+  PreviousSecret1764400000010,
+  DeliveryRequestLog1764400000012,
+];
 
 /**
  * How long any database access may take. A Postgres that is stopped, paused (SIGSTOP) or blackholed

@@ -5,6 +5,7 @@ export * from './entities/subscription-event.entity.js';
 export * from './entities/outbox.entity.js';
 export * from './entities/notification-log.entity.js';
 export * from './entities/delivery-attempt.entity.js';
+export * from './entities/delivery-body.entity.js';
 export * from './data-source.js';
 export * from './database.module.js';
 export * from './pg-listener.js';

@@ -2,7 +2,7 @@ import { stableId, type AttemptRecord, type AttemptSummary, type DeliveryJob } f
 import type { ClassifiedOutcome } from './attempt-outcome-classifier.js';
 
 /** A classified attempt, or a skip (not sent). */
-export type RecordedOutcome = Omit<ClassifiedOutcome, 'outcome'> & { outcome: AttemptRecord['outcome'] };
+export type RecordedOutcome = Omit<ClassifiedOutcome, 'outcome'> & { outcome: AttemptRecord['outcome']; requestHeaders?: Record<string, string> };
 
 /**
  * Attempt id: stable per (delivery, attempt number), so the same attempt repeated after a crash
@@ -52,6 +52,10 @@ export function buildAttemptRecord(
     next_attempt_at: nextAttemptAt,
   };
   if (job.manual) record.manual = true;
+  // The delivery log shows what was sent: the headers of this attempt (the object the attempter
+  // built, not a copy) and the body, which the log stores once per delivery.
+  if (result.requestHeaders) record.request_headers = result.requestHeaders;
+  record.body = job.body;
   return record;
 }
 

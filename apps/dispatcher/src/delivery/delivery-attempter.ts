@@ -23,6 +23,8 @@ export interface SigningSecrets {
 export interface AttemptResult extends ClassifiedOutcome {
   /** When the request started, epoch ms. */
   attemptedAtMs: number;
+  /** The headers the request was sent with (for the delivery log). */
+  requestHeaders?: Record<string, string>;
 }
 
 /**
@@ -76,6 +78,6 @@ export class DeliveryAttempter {
     const attemptedAtMs = this.now();
     const headers = this.buildHeaders(job, target, attemptedAtMs);
     const outcome = await this.client.post(target.url, job.body, headers);
-    return { ...this.classifier.classify(outcome), attemptedAtMs };
+    return { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
   }
 }

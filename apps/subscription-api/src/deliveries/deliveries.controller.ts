@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { EVENT_TYPES } from '@odis/contracts';
@@ -20,6 +20,7 @@ import {
   type DeliveriesQuery,
   type HourCounts,
 } from './delivery-query.js';
+import { RedeliveryService } from './redelivery.service.js';
 
 const errorResponse = { description: 'JSON error: {"error": {"code", "message", "field"}} (field null when no single field is at fault)' };
 
@@ -40,8 +41,11 @@ function parseBefore(before: string): { after?: ReturnType<typeof decodeCursor> 
  *   is decided by the last attempt: succeeded → `succeeded`; skipped (the webhook was disabled or
  *   deleted when the attempt was due) → `skipped`; failed with a next attempt scheduled → `pending`
  *   (`next_attempt_at` says when); failed with none scheduled → `failed`. `next_attempt_at` is null
- *   unless pending. The request headers and body sent are not in the attempt records (yet), so
- *   they are not shown.
+ *   unless pending. Each attempt has the `request_headers` it sent (signatures, never the secret);
+ *   the delivery has its `body` (the exact bytes, the same for every attempt). Both are null for
+ *   deliveries logged before they were kept.
+ * - `POST deliveries/{delivery_id}/redeliver`: sends the delivery again (same body bytes and event
+ *   id, a new delivery id, one manual attempt without retries); 202 once Kafka has the job.
  * - `GET stats?window=24h`: succeeded/failed/skipped attempts per UTC hour over the window (`1h`
  *   to `7d`), every hour present, oldest first; the last bucket is the current (partial) hour.
  */
@@ -53,6 +57,7 @@ export class DeliveriesController {
   constructor(
     private readonly log: DeliveryLogRepository,
     private readonly store: SubscriptionStore,
+    private readonly redelivery: RedeliveryService,
   ) {}
 
   @Get('deliveries')
@@ -98,13 +103,13 @@ export class DeliveriesController {
   @ApiResponse({
     status: 200,
     description:
-      '{"object":"delivery","id","webhook_id","event_id","event_type","url","attempts":[delivery_attempt..., oldest first],"status":"succeeded"|"failed"|"pending"|"skipped","next_attempt_at"}',
+      '{"object":"delivery","id","webhook_id","event_id","event_type","url","body"(string|null),"attempts":[delivery_attempt (with request_headers, manual)..., oldest first],"status":"succeeded"|"failed"|"pending"|"skipped","next_attempt_at"}',
   })
   @ApiResponse({ status: 404, ...errorResponse })
   @ApiOperation({ summary: 'One delivery of a webhook with every attempt, oldest first, and its status (decided by the last attempt)' })
   async delivery(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Param('delivery_id', IdParamPipe) deliveryId: string) {
     await this.requireWebhook(accountId, id);
-    const attempts = await this.log.delivery(accountId, id, deliveryId);
+    const [attempts, stored] = await Promise.all([this.log.delivery(accountId, id, deliveryId), this.log.deliveryBody(accountId, id, deliveryId)]);
     if (attempts.length === 0) throw ApiError.notFound('delivery', deliveryId);
     const last = attempts[attempts.length - 1];
     const { status, nextAttemptAt } = deliveryStatus(attempts);
@@ -115,10 +120,29 @@ export class DeliveriesController {
       event_id: last.eventId,
       event_type: last.eventType,
       url: last.url,
+      body: stored.kind === 'stored' ? stored.body : null,
       attempts: attempts.map(presentAttempt),
       status,
       next_attempt_at: nextAttemptAt?.toISOString() ?? null,
     };
+  }
+
+  @Post('deliveries/:delivery_id/redeliver')
+  @HttpCode(202)
+  @ApiParam({ name: 'id' })
+  @ApiParam({ name: 'delivery_id' })
+  @ApiResponse({
+    status: 202,
+    description: '{"object":"delivery","id":"<new delivery id>","webhook_id","event_id","event_type","url","status":"queued","manual":true,"redelivery_of":"<delivery_id>","created_at"}',
+  })
+  @ApiResponse({ status: 404, ...errorResponse })
+  @ApiResponse({ status: 409, description: 'webhook_disabled (re-enable it first) or body_not_stored (logged before bodies were kept)' })
+  @ApiResponse({ status: 503, description: 'Kafka did not acknowledge the job (Retry-After); retrying may deliver twice, with the same event id' })
+  @ApiOperation({
+    summary: 'Send one delivery again: the same body bytes and X-ODIS-Event-Id, a new delivery id, one manual attempt (no retries, never counts toward disabling)',
+  })
+  redeliver(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Param('delivery_id', IdParamPipe) deliveryId: string) {
+    return this.redelivery.redeliver(accountId, id, deliveryId);
   }
 
   @Get('stats')

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { storableText, type AttemptRecord } from '@odis/contracts';
+import { LIMITS, storableText, type AttemptRecord } from '@odis/contracts';
 import { DeliveryAttemptEntity } from '@odis/persistence';
 
 /**
@@ -50,6 +50,33 @@ export interface DeliveryLogQuery {
   until?: string;
 }
 
+/** Most characters of a body kept in the log: the signed-body limit (a longer one is not kept). */
+export const MAX_STORED_BODY_CHARS = LIMITS.webhookBodyBytes;
+/** Most request headers, and characters per name or value, kept of one attempt (ours are about 12, each short). */
+export const MAX_STORED_HEADERS = 32;
+export const MAX_STORED_HEADER_CHARS = 1024;
+
+/**
+ * The body as the log keeps it, or null when it is not kept: absent, over the signed-body limit, or
+ * text Postgres cannot hold byte for byte (NUL, lone surrogates; a redelivery must send the same bytes).
+ */
+export function storableBody(body: string | undefined): string | null {
+  if (body === undefined || body.length > MAX_STORED_BODY_CHARS) return null;
+  return storableText(body) === body ? body : null;
+}
+
+/** The request headers as the log keeps them (bounded in count and length, text made storable), or null. */
+export function storableHeaders(headers: Record<string, string> | undefined): string | null {
+  if (!headers) return null;
+  const kept: Record<string, string> = {};
+  let count = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (count++ >= MAX_STORED_HEADERS) break;
+    kept[storableText(name.slice(0, MAX_STORED_HEADER_CHARS))] = storableText(value.slice(0, MAX_STORED_HEADER_CHARS));
+  }
+  return JSON.stringify(kept);
+}
+
 /** Attempt counts of one hour of a stats window: `hour` is its index from the window's start. */
 export interface HourCountsRow {
   hour: number;
@@ -70,17 +97,52 @@ export class DeliveryLogRepository {
    */
   async insert(a: AttemptRecord): Promise<void> {
     const text = (v: string | null) => (v === null ? null : storableText(v));
+    const params: unknown[] = [
+      text(a.attempt_id), text(a.delivery_id), text(a.event_id), a.event_type, a.account_id, text(a.subscription_id), text(a.url), a.attempt, a.outcome,
+      a.status_code, a.error_class, text(a.error_message), a.duration_ms, text(a.response_excerpt), a.attempted_at,
+      a.next_attempt_at === null ? null : new Date(a.next_attempt_at), storableHeaders(a.request_headers), a.manual === true,
+    ];
+    const attemptInsert = `INSERT INTO delivery_attempts (attempt_id, delivery_id, event_id, event_type, account_id, subscription_id, url, attempt, outcome,
+         status_code, error_class, error_message, duration_ms, response_excerpt, attempted_at, next_attempt_at, request_headers, manual)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
+       ON CONFLICT (attempt_id) DO NOTHING`;
+    const body = storableBody(a.body);
+    if (body === null) {
+      await this.dataSource.query(attemptInsert, params);
+      return;
+    }
+    // One statement, one round trip: the body once per delivery (first record wins), then the attempt.
     await this.dataSource.query(
-      `INSERT INTO delivery_attempts (attempt_id, delivery_id, event_id, event_type, account_id, subscription_id, url, attempt, outcome,
-         status_code, error_class, error_message, duration_ms, response_excerpt, attempted_at, next_attempt_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
-       ON CONFLICT (attempt_id) DO NOTHING`,
-      [
-        text(a.attempt_id), text(a.delivery_id), text(a.event_id), a.event_type, a.account_id, text(a.subscription_id), text(a.url), a.attempt, a.outcome,
-        a.status_code, a.error_class, text(a.error_message), a.duration_ms, text(a.response_excerpt), a.attempted_at,
-        a.next_attempt_at === null ? null : new Date(a.next_attempt_at),
-      ],
+      `WITH body AS (
+         INSERT INTO delivery_bodies (delivery_id, account_id, subscription_id, event_id, event_type, body)
+         VALUES ($2,$5,$6,$3,$4,$19) ON CONFLICT (delivery_id) DO NOTHING
+       )
+       ${attemptInsert}`,
+      [...params, body],
     );
+  }
+
+  /**
+   * The stored body of one delivery of this account's webhook: `absent` when the delivery has no
+   * attempt in the log, `not_stored` when it has (logged before bodies were kept, or a body that
+   * could not be kept byte for byte).
+   */
+  async deliveryBody(
+    accountId: string,
+    subscriptionId: string,
+    deliveryId: string,
+  ): Promise<{ kind: 'absent' } | { kind: 'not_stored' } | { kind: 'stored'; body: string; eventId: string; eventType: string }> {
+    const rows: { body: string | null; event_id: string; event_type: string }[] = await this.dataSource.query(
+      `SELECT b.body, a.event_id, a.event_type
+         FROM delivery_attempts a
+         LEFT JOIN delivery_bodies b ON b.delivery_id = a.delivery_id AND b.account_id = a.account_id AND b.subscription_id = a.subscription_id
+        WHERE a.delivery_id = $1 AND a.account_id = $2 AND a.subscription_id = $3
+        LIMIT 1`,
+      [deliveryId, accountId, subscriptionId],
+    );
+    if (rows.length === 0) return { kind: 'absent' };
+    const row = rows[0];
+    return row.body === null ? { kind: 'not_stored' } : { kind: 'stored', body: row.body, eventId: row.event_id, eventType: row.event_type };
   }
 
   async list(q: DeliveryLogQuery): Promise<{ items: DeliveryAttemptEntity[]; hasMore: boolean; nextCursor: DeliveryLogCursor | null }> {

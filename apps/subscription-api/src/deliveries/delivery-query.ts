@@ -53,6 +53,9 @@ export function presentAttempt(a: DeliveryAttemptEntity) {
     response_excerpt: a.responseExcerpt,
     attempted_at: a.attemptedAt.toISOString(),
     next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
+    /** The headers sent (signatures included, never the secret); null on a skip or an attempt logged before they were kept. */
+    request_headers: a.requestHeaders ?? null,
+    manual: a.manual ?? false,
   };
 }
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DeliveryJobCodec, TOPICS, type EventType } from '@odis/contracts';
-import { MessageProducer } from '@odis/messaging';
+import type { EventType } from '@odis/contracts';
 import { ApiError } from '@odis/platform';
 import { SubscriptionStore } from '@odis/subscriptions';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
+import { DeliveryJobQueue } from '../deliveries/delivery-job.queue.js';
 import { DeliveryLogRepository } from '../deliveries/delivery-log.repository.js';
 import { buildTestDelivery, presentTestResult, waitFor, type LoggedAttempt } from './test-event.js';
 
@@ -29,7 +29,7 @@ const POLL_INTERVAL_MS = 100;
 export class TestEventService {
   constructor(
     private readonly store: SubscriptionStore,
-    private readonly producer: MessageProducer,
+    private readonly queue: DeliveryJobQueue,
     private readonly log: DeliveryLogRepository,
     @Inject(SUBSCRIPTION_API_CONFIG) private readonly config: SubscriptionApiConfig,
   ) {}
@@ -39,18 +39,8 @@ export class TestEventService {
     if (!webhook) throw ApiError.notFound('webhook', id);
     const started = Date.now();
     const job = buildTestDelivery(webhook, eventType, started);
-    if (!this.producer.health().connected) throw ApiError.unavailable(5, 'Kafka is not reachable: the test event was not sent; retry shortly');
     const timeoutMs = this.config.WEBHOOK_TEST_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const acked = this.producer.send(TOPICS.deliveries, [DeliveryJobCodec.encode(job)]);
-      acked.catch(() => undefined); // after a timeout below, a late failure has nobody to tell
-      await Promise.race([acked, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('produce timed out')), timeoutMs)))]);
-    } catch {
-      throw ApiError.unavailable(5, `Kafka did not acknowledge the test event (delivery ${job.delivery_id}) in time; retry shortly`);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.queue.enqueue(job, 'the test event');
     const attempt = await waitFor(() => this.findAttempt(accountId, id, job.delivery_id), {
       timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)),
       intervalMs: POLL_INTERVAL_MS,

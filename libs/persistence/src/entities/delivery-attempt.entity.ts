@@ -52,4 +52,12 @@ export class DeliveryAttemptEntity {
 
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
   nextAttemptAt: Date | null;
+
+  /** The headers the attempt sent; null on skips and on attempts logged before they were recorded. */
+  @Column({ name: 'request_headers', type: 'jsonb', nullable: true })
+  requestHeaders: Record<string, string> | null;
+
+  /** A manual redelivery (one attempt, no retries). */
+  @Column({ type: 'boolean', default: false })
+  manual: boolean;
 }
