@@ -15,6 +15,10 @@ import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { DeliveryLogRepository } from './deliveries/delivery-log.repository.js';
 import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
+import { RecoveriesController } from './recoveries/recoveries.controller.js';
+import { RecoveriesRepository } from './recoveries/recoveries.repository.js';
+import { RecoveriesService } from './recoveries/recoveries.service.js';
+import { RecoveryRunner } from './recoveries/recovery-runner.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 
@@ -33,7 +37,7 @@ export class SubscriptionApiModule {
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
       ],
-      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController],
+      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, RecoveriesController],
       providers: [
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
@@ -46,6 +50,9 @@ export class SubscriptionApiModule {
         AttemptLogProjector,
         AttemptLogHandler,
         DeliveryLogRepository,
+        RecoveriesRepository,
+        RecoveriesService,
+        RecoveryRunner,
       ],
     };
   }

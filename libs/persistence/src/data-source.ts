@@ -12,6 +12,7 @@ import { InitialSchema1764200000000 } from './migrations/1764200000000-initial-s
 import { OutboxRelayLease1764300000002 } from './migrations/1764300000002-outbox-relay-lease.js';
 import { DeliveryLogSearch1764400000005 } from './migrations/1764400000005-delivery-log-search.js';
 import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous-secret.js';
+import { Recoveries1764500000030 } from './migrations/1764500000030-recoveries.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -22,7 +23,7 @@ export const ALL_ENTITIES = [
   NotificationLogEntity,
   DeliveryAttemptEntity,
 ];
-export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002, DeliveryLogSearch1764400000005, PreviousSecret1764400000010];
+export const ALL_MIGRATIONS = [InitialSchema1764200000000, OutboxRelayLease1764300000002, DeliveryLogSearch1764400000005, PreviousSecret1764400000010, Recoveries1764500000030];
 
 /**
  * How long any database access may take. A Postgres that is stopped, paused (SIGSTOP) or blackholed

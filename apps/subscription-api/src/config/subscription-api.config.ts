@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSettings, documented, encryptionKeySettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
+import { defineSettings, documented, encryptionKeySettings, eventRetentionSettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
 import { databaseSettings } from '@odis/persistence';
 
 /** Every setting of subscription-api, validated once at start (a bad one stops it with exit code 78). */
@@ -39,6 +39,7 @@ export const subscriptionApiSettings = defineSettings(
         "Express `trust proxy` (e.g. `1` hops, or `loopback, 10.0.0.0/8`); empty = the socket address. Set it behind an ingress, or all clients share its address's lookup budget",
       ),
     ...outboxRelaySettings,
+    ...eventRetentionSettings,
   },
   [refusePrivateTargetsInProduction],
 );
