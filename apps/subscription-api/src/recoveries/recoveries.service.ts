@@ -98,17 +98,24 @@ export async function rangesFor(kafka: KafkaConnection, scope: RecoveryScope): P
   }
 }
 
+/** Longest a request may spend counting; beyond it the request is a 503 (Kafka away or the range too large). */
+export const RECOVERY_COUNT_TIMEOUT_MS = 60_000;
+
 /** Counts the matching events by streaming the ranges (nothing is kept in memory but the count). */
-export async function countEvents(kafka: KafkaConnection, scope: RecoveryScope): Promise<number> {
+export async function countEvents(kafka: KafkaConnection, scope: RecoveryScope, timeoutMs = RECOVERY_COUNT_TIMEOUT_MS): Promise<number> {
   const ranges = await rangesFor(kafka, scope);
   let count = 0;
+  const signal = AbortSignal.timeout(timeoutMs);
   await readRanges(
     kafka.kafka,
     ranges,
     async (record) => {
       if (matchRecord(record, scope)) count++;
     },
-    { groupIdPrefix: 'subscription-api-recovery-count' },
-  );
+    { groupIdPrefix: 'subscription-api-recovery-count', signal },
+  ).catch((error: unknown) => {
+    if (signal.aborted) throw ApiError.unavailable(5, `counting the events took longer than ${timeoutMs / 1000} s; retry shortly`);
+    throw error;
+  });
   return count;
 }
