@@ -140,6 +140,10 @@ describe('POST /v1/webhooks/{id}/recover (real stack)', () => {
     expect(dry.status).toBe(202);
     expect((await request(server).get(`/v1/webhooks/${id}/recoveries/${dry.body.id}`).set(b.auth)).status).toBe(404);
 
+    const doc = await request(server).get('/docs/openapi.json');
+    expect(doc.body.paths['/v1/webhooks/{id}/recover'].post.requestBody).toBeDefined();
+    expect(doc.body.paths['/v1/webhooks/{id}/recoveries/{rec_id}'].get).toBeDefined();
+
     await request(server).patch(`/v1/webhooks/${id}`).set(a.auth).send({ status: 'disabled' }).expect(200);
     const refused = await request(server).post(`/v1/webhooks/${id}/recover`).set(a.auth).send({ since });
     expect(refused.status).toBe(409);
