@@ -40,6 +40,9 @@ export const subscriptionApiSettings = defineSettings(
       ),
     ...outboxRelaySettings,
     ...eventRetentionSettings,
+    RECOVERY_JOBS_PER_SECOND: settings
+      .int(500, 1, 1_000_000)
+      .describe('most delivery jobs one replica produces per second for recoveries (`POST /v1/webhooks/{id}/recover`), so replays leave room for live deliveries; one recovery runs at a time per replica'),
   },
   [refusePrivateTargetsInProduction],
 );

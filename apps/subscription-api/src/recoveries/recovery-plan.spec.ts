@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ValidatedEventCodec, type ValidatedEventMessage } from '@odis/contracts';
 import { ApiError } from '@odis/platform';
-import { matchRecord, newRecoveryId, partitionFor, recoveryDeliveryId, recoveryJob, recoveryWindow, topicsFor, type RecoveryScope } from './recovery-plan.js';
+import { chunkSize, matchRecord, newRecoveryId, paceDelay, partitionFor, recoveryDeliveryId, recoveryJob, recoveryWindow, topicsFor, type RecoveryScope } from './recovery-plan.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -113,5 +113,19 @@ describe('ids and jobs', () => {
 
   it('topicsFor maps types to their event topics once', () => {
     expect(topicsFor(['call.started', 'call.started', 'appointment.created'])).toEqual(['events.call.started', 'events.appointment.created']);
+  });
+});
+
+describe('pacing', () => {
+  it('waits until the sent jobs fit the rate, never when behind', () => {
+    expect(paceDelay(200, 1_000, 1_000, 500)).toBe(400);
+    expect(paceDelay(200, 1_000, 1_300, 500)).toBe(100);
+    expect(paceDelay(200, 1_000, 2_000, 500)).toBe(0);
+  });
+
+  it('chunks at most 200 and about one second of jobs', () => {
+    expect(chunkSize(500)).toBe(200);
+    expect(chunkSize(50)).toBe(50);
+    expect(chunkSize(1)).toBe(1);
   });
 });

@@ -97,3 +97,16 @@ export function recoveryJob(
     previous_attempts: [],
   };
 }
+
+/**
+ * How long to wait before producing more so that `sent` jobs since `startedMs` stay within
+ * `perSecond` (0 when behind schedule).
+ */
+export function paceDelay(sent: number, startedMs: number, nowMs: number, perSecond: number): number {
+  return Math.max(0, Math.ceil(startedMs + (sent * 1000) / perSecond - nowMs));
+}
+
+/** Jobs produced together: at most 200, and at most about one second's worth at the configured rate. */
+export function chunkSize(perSecond: number): number {
+  return Math.max(1, Math.min(200, perSecond));
+}

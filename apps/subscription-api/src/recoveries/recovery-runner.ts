@@ -1,24 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { sleep } from '@odis/config';
 import { DeliveryJobCodec, TOPICS, type EventType } from '@odis/contracts';
 import { describeError, KafkaConnection, MessageProducer } from '@odis/messaging';
 import { PollingLoop } from '@odis/platform';
 import { SubscriptionStore } from '@odis/subscriptions';
+import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { planRanges, readRanges } from './partition-range-reader.js';
 import { RecoveriesRepository, type RecoveryRow } from './recoveries.repository.js';
-import { matchRecord, recoveryJob, topicsFor, type RecoveryScope } from './recovery-plan.js';
+import { chunkSize, matchRecord, paceDelay, recoveryJob, topicsFor, type RecoveryScope } from './recovery-plan.js';
 
 /** How long a claimed recovery stays with its runner without a renewal (renewed every 5 s while it runs). */
 export const RECOVERY_LEASE_MS = 30_000;
-/** Jobs recorded and produced together. */
-const CHUNK = 200;
 
 /**
  * Runs queued recoveries (decision 0011), one at a time per replica: claims a row with a lease (so
  * replicas never run one twice, and a dead runner's recovery is taken over after the lease), reads the
  * account's partition of each type's topic over the window, and for each matching event records the
  * new delivery id and produces its job to `webhooks.deliveries`. Delivery ids are deterministic per
- * (event, webhook, recovery), so a take-over re-produces the same ids.
+ * (event, webhook, recovery), so a take-over re-produces the same ids. Production is paced to
+ * `RECOVERY_JOBS_PER_SECOND` per replica.
  */
 @Injectable()
 export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +33,7 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
     private readonly store: SubscriptionStore,
     private readonly kafka: KafkaConnection,
     private readonly producer: MessageProducer,
+    @Inject(SUBSCRIPTION_API_CONFIG) private readonly config: SubscriptionApiConfig,
   ) {
     this.loop = new PollingLoop({
       pass: () => this.pass(),
@@ -77,6 +79,10 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
       const admin = this.kafka.kafka.admin();
       await admin.connect();
       const ranges = await planRanges(admin, topicsFor(scope.eventTypes), scope.accountId, scope.sinceMs, scope.untilMs).finally(() => admin.disconnect().catch(() => undefined));
+      const perSecond = this.config.RECOVERY_JOBS_PER_SECOND;
+      const maxChunk = chunkSize(perSecond);
+      const startedMs = Date.now();
+      let sent = 0;
       let chunk: ReturnType<typeof recoveryJob>[] = [];
       const flush = async () => {
         if (chunk.length === 0) return;
@@ -84,6 +90,10 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
         chunk = [];
         await this.repo.addDeliveries(recovery.id, jobs.map((j) => ({ deliveryId: j.delivery_id, eventId: j.event_id })));
         await this.producer.send(TOPICS.deliveries, jobs.map((j) => DeliveryJobCodec.encode(j)));
+        sent += jobs.length;
+        // Paced, so a large replay leaves the dispatcher room for live deliveries.
+        const wait = paceDelay(sent, startedMs, Date.now(), perSecond);
+        if (wait > 0 && !(await sleep(wait, this.stopController.signal))) throw new Error('shutting down');
       };
       const target = { id: webhook.id, url: webhook.url, secretEncrypted: webhook.secretEncrypted };
       await readRanges(
@@ -93,7 +103,7 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
           const event = matchRecord(record, scope);
           if (!event) return;
           chunk.push(recoveryJob(event, target, recovery.id, Date.now()));
-          if (chunk.length >= CHUNK) await flush();
+          if (chunk.length >= maxChunk) await flush();
         },
         {
           groupIdPrefix: 'subscription-api-recovery',
