@@ -13,7 +13,7 @@ import { EVENT_TOPICS, newId, SEED_EXAMPLES, ValidatedEventCodec, type EventType
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
-import { createAccount, startSubscriptionApi } from '../api/subscription-api.harness.js';
+import { createAccount, startSubscriptionApi, withDataSource } from '../api/subscription-api.harness.js';
 import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady, waitRouted } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';
 
@@ -119,6 +119,21 @@ describe('POST /v1/webhooks/{id}/recover (real stack)', () => {
       expect(r.headers['x-odis-attempt']).toBe('1');
       expect(JSON.parse(r.body.toString('utf8'))).toHaveProperty('event');
     }
+
+    // A runner that takes the recovery over (its lease expired, as after a crash) re-produces the
+    // same delivery ids, never new ones; the recovery's counts stay the same.
+    await withDataSource((ds) => ds.query(`UPDATE recoveries SET status = 'running', lease_owner = 'dead-runner', lease_until = now() - interval '1 second' WHERE id = $1`, [run.body.id]));
+    await waitFor(() => receiver.requests.length >= 2 * wanted.length, { timeoutMs: 30_000, intervalMs: 100, message: 'take-over re-delivery' });
+    const replayed = receiver.requests.slice(wanted.length);
+    expect(new Set(replayed.map((r) => String(r.headers['x-odis-delivery-id'])))).toEqual(deliveryIds);
+    const again = await waitFor(
+      async () => {
+        const view = await request(server).get(`/v1/webhooks/${id}/recoveries/${run.body.id}`).set(a.auth);
+        return view.body.status === 'done' ? view.body : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, message: 'recovery done again' },
+    );
+    expect(again).toMatchObject({ events: wanted.length, delivered: wanted.length, failed: 0 });
   }, 90_000);
 
   it('refuses a since beyond retention (400 naming the limit), a disabled webhook (409), bad bodies (400), unknown ids (404)', async () => {
