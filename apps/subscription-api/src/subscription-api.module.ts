@@ -17,6 +17,10 @@ import { DeliveryJobQueue, DeliveryJobSink } from './deliveries/delivery-job.que
 import { RedeliveryService } from './deliveries/redelivery.service.js';
 import { SubscriptionApiErrorMapper } from './errors/subscription-api-error.mapper.js';
 import { EventTypesController } from './event-types/event-types.controller.js';
+import { RecoveriesController } from './recoveries/recoveries.controller.js';
+import { RecoveriesRepository } from './recoveries/recoveries.repository.js';
+import { RecoveriesService } from './recoveries/recoveries.service.js';
+import { RecoveryRunner } from './recoveries/recovery-runner.js';
 import { DnsResolver, WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { TestEventController } from './webhooks/test-event.controller.js';
@@ -37,7 +41,7 @@ export class SubscriptionApiModule {
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
       ],
-      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, TestEventController],
+      controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, TestEventController, RecoveriesController],
       providers: [
         configProvider,
         { provide: SecretBox, useValue: SecretBox.fromBase64(config.SECRET_ENCRYPTION_KEY, config.SECRET_ENCRYPTION_KEY_PREVIOUS) },
@@ -54,6 +58,9 @@ export class SubscriptionApiModule {
         { provide: DeliveryJobSink, useExisting: MessageProducer },
         DeliveryJobQueue,
         RedeliveryService,
+        RecoveriesRepository,
+        RecoveriesService,
+        RecoveryRunner,
       ],
     };
   }

@@ -18,7 +18,7 @@ function base32(bytes: Uint8Array, length: number): string {
   return out;
 }
 
-export type IdPrefix = 'acct' | 'key' | 'wh' | 'evt' | 'dlv' | 'att' | 'ntf';
+export type IdPrefix = 'acct' | 'key' | 'wh' | 'evt' | 'dlv' | 'att' | 'ntf' | 'rec';
 
 /** A random public id such as `wh_3k9x…` (26 base32 chars, 130 bits). */
 export function newId(prefix: IdPrefix): string {

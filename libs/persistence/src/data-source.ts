@@ -14,6 +14,7 @@ import { OutboxRelayLease1764300000002 } from './migrations/1764300000002-outbox
 import { DeliveryLogSearch1764400000005 } from './migrations/1764400000005-delivery-log-search.js';
 import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous-secret.js';
 import { DeliveryRequestLog1764400000012 } from './migrations/1764400000012-delivery-request-log.js';
+import { Recoveries1764500000030 } from './migrations/1764500000030-recoveries.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -31,6 +32,7 @@ export const ALL_MIGRATIONS = [
   DeliveryLogSearch1764400000005,
   PreviousSecret1764400000010,
   DeliveryRequestLog1764400000012,
+  Recoveries1764500000030,
 ];
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSettings, documented, encryptionKeySettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
+import { defineSettings, documented, encryptionKeySettings, eventRetentionSettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
 import { databaseSettings } from '@odis/persistence';
 
 /** Every setting of subscription-api, validated once at start (a bad one stops it with exit code 78). */
@@ -42,6 +42,10 @@ export const subscriptionApiSettings = defineSettings(
       .int(15_000, 1_000, 300_000)
       .describe('how long `POST /v1/webhooks/{id}/test` waits for the attempt to be logged before `504`; keep it above the dispatcher\'s `WEBHOOK_TIMEOUT_MS`'),
     ...outboxRelaySettings,
+    ...eventRetentionSettings,
+    RECOVERY_JOBS_PER_SECOND: settings
+      .int(500, 1, 1_000_000)
+      .describe('most delivery jobs one replica produces per second for recoveries (`POST /v1/webhooks/{id}/recover`), so replays leave room for live deliveries; one recovery runs at a time per replica'),
   },
   [refusePrivateTargetsInProduction],
 );
