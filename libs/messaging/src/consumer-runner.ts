@@ -56,7 +56,7 @@ export interface ConsumerRunnerOptions {
   /**
    * Longest a fetch waits for data while nothing is paused (at rest: a new record ends the fetch at
    * once, so this only paces empty fetches, and how soon a rebalance or a stop is noticed).
-   * Default: a tenth of the session timeout, at most 3 000 ms, never below `maxWaitTimeMs`.
+   * Default: a sixth of the session timeout, at most 5 000 ms, never below `maxWaitTimeMs`.
    */
   idleMaxWaitTimeMs?: number;
   maxBytesPerPartition?: number;

@@ -134,7 +134,7 @@ export class RunnerCore {
     // Long fetches at rest, short ones while a partition is paused (libs/messaging/src/kafkajs-patches.ts).
     this.unregisterFetchWaits = registerFetchWaits(options.groupId, {
       busyMs: busyWaitMs,
-      idleMs: Math.max(busyWaitMs, options.idleMaxWaitTimeMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 10))),
+      idleMs: Math.max(busyWaitMs, options.idleMaxWaitTimeMs ?? Math.min(5_000, Math.floor(sessionTimeoutMs / 6))),
     });
     this.consumerConfig = {
       groupId: options.groupId,

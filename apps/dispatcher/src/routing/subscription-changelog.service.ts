@@ -99,7 +99,7 @@ export class SubscriptionChangelogService implements OnApplicationBootstrap, OnA
       this.follower.probeFailed((err as Error).message, Date.now());
     }
     if (this.abort.signal.aborted) return;
-    this.probeTimer = setTimeout(() => void this.probe(), Math.min(5_000, Math.max(250, Math.floor(this.maxLagMs / 4))));
+    this.probeTimer = setTimeout(() => void this.probe(), Math.min(10_000, Math.max(250, Math.floor(this.maxLagMs / 4))));
     this.probeTimer.unref();
   }
 
