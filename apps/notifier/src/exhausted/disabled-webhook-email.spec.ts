@@ -57,6 +57,20 @@ describe('DisabledWebhookEmail', () => {
     expect(body).toContain('https://app.odis.ai/settings/webhooks');
   });
 
+  it.each([
+    ['text', email.text],
+    ['html', email.html],
+  ])('%s part: how to recover the missed events, since the first failed attempt', (_part, body) => {
+    expect(body).toContain('curl -X POST https://api.odis.ai/v1/webhooks/wh_abc123/recover');
+    expect(body).toContain(times[0]);
+    expect(body).toContain('X-ODIS-Event-Id');
+    expect(body).toContain('dry_run');
+  });
+
+  it('the recover call starts at the first failed attempt', () => {
+    expect(email.text).toContain(`-d '{"since":"${times[0]}"}'`);
+  });
+
   it('text part carries the JSON body of the PATCH as is; HTML escapes it', () => {
     expect(email.text).toContain(`-d '{"status":"active"}'`);
     expect(email.html).toContain('-d &#39;{&quot;status&quot;:&quot;active&quot;}&#39;');

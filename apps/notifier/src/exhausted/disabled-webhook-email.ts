@@ -69,8 +69,9 @@ function truncate(value: string, max: number): string {
 
 /**
  * The email an account gets when one of its webhooks was disabled after its last failed attempt:
- * which webhook (URL and id), when and why (every attempt with its time and result), and how to
- * turn it back on (the API call and the dashboard page). Plain text and HTML; everything that came
+ * which webhook (URL and id), when and why (every attempt with its time and result), how to
+ * turn it back on (the API call and the dashboard page) and how to get back the events it missed
+ * (the recover call, since the first failed attempt). Plain text and HTML; everything that came
  * from the customer or from their endpoint is escaped in the HTML and kept on one line in headers.
  */
 export class DisabledWebhookEmail {
@@ -92,6 +93,19 @@ export class DisabledWebhookEmail {
     ].join('\n');
   }
 
+  /**
+   * The exact recover call: every event since the first failed attempt of this delivery, delivered
+   * again with its original event id (receivers de-duplicate on it), once the webhook is active again.
+   */
+  recoverCommand(webhookId: string, since: string): string {
+    return [
+      `curl -X POST ${this.apiBaseUrl}/v1/webhooks/${webhookId}/recover \\`,
+      `  -H "Authorization: Bearer YOUR_API_KEY" \\`,
+      `  -H "Content-Type: application/json" \\`,
+      `  -d '{"since":"${since}"}'`,
+    ].join('\n');
+  }
+
   compose(input: DisabledWebhookEmailInput): ComposedEmail {
     const url = truncate(oneLine(input.webhook.url), 500);
     const id = oneLine(input.webhook.id);
@@ -100,6 +114,9 @@ export class DisabledWebhookEmail {
     const subject = truncate(`Your ODIS webhook was disabled: ${url}`, 250);
     const greeting = input.account.name ? `Hello ${oneLine(input.account.name)},` : 'Hello,';
     const command = this.reenableCommand(id);
+    // Recover from the first failed attempt on: nothing the endpoint missed is left out.
+    const since = attempts.find((a) => a.outcome === 'failed')?.attempted_at ?? when;
+    const recover = this.recoverCommand(id, since);
     const dashboard = this.dashboardUrl ? `${this.dashboardUrl}` : null;
 
     const attemptLines = attempts.map(
@@ -132,6 +149,16 @@ export class DisabledWebhookEmail {
         .join('\n'),
       '',
       `- or in the dashboard: Settings → Webhooks, open the webhook and set its status to Active${dashboard ? ` (${dashboard})` : ''}.`,
+      '',
+      `Then get back the events it missed: every event since the first failed attempt (${since}) is delivered`,
+      'again with its original event id (X-ODIS-Event-Id), so your endpoint can skip any it already has:',
+      '',
+      recover
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n'),
+      '',
+      'Add "dry_run": true to count them first. The event log keeps events for 30 days by default.',
       '',
       '— ODIS Webhooks',
       '',
@@ -170,6 +197,10 @@ ${rows}
 <p>or in the dashboard: <strong>Settings → Webhooks</strong>, open the webhook and set its status to <strong>Active</strong>${
       dashboard ? ` (<a href="${e(dashboard)}">${e(dashboard)}</a>)` : ''
     }.</p>
+<h3>Recover the missed events</h3>
+<p>Then get back the events it missed: every event since the first failed attempt (${e(since)}) is delivered again with its original event id (<code>X-ODIS-Event-Id</code>), so your endpoint can skip any it already has:</p>
+<pre style="background:#f4f4f4;padding:8px">${e(recover)}</pre>
+<p>Add <code>"dry_run": true</code> to count them first. The event log keeps events for 30 days by default.</p>
 <p>— ODIS Webhooks</p>
 </body></html>
 `;
