@@ -11,10 +11,9 @@ import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import { EVENT_TOPICS, newId, SEED_EXAMPLES, ValidatedEventCodec, type EventType } from '@odis/contracts';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
-import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
-import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
-import { createAccount, startSubscriptionApi, withDataSource } from '../api/subscription-api.harness.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady, waitRouted } from '../dispatch/support.js';
+import { createAccount, withDataSource } from '../api/subscription-api.harness.js';
+import { suffix, TestKafka, waitRouted } from '../dispatch/support.js';
+import { startApiAndDispatcher } from './real-stack.js';
 import { waitFor } from '../support/infra.js';
 
 const DAY_MS = 86_400_000;
@@ -30,11 +29,7 @@ describe('POST /v1/webhooks/{id}/recover (real stack)', () => {
   let b: { accountId: string; auth: Record<string, string> };
 
   beforeAll(async () => {
-    await ensurePlatformTopics();
-    api = await startSubscriptionApi({ WITH_ATTEMPT_CONSUMER: 'true' });
-    dispatcher = await startDispatcher(loadDispatcherConfig(appEnv(tag)));
-    dispatcherUrl = baseUrl(dispatcher);
-    await waitReady(dispatcherUrl);
+    ({ api, dispatcher, dispatcherUrl } = await startApiAndDispatcher(tag));
     for (const name of ['A', 'B']) {
       const account = await createAccount(`Recovery ${name} ${tag}`);
       const entry = { accountId: account.accountId, auth: { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' } };

@@ -11,10 +11,9 @@ import type { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { newId, SEED_EXAMPLES, TOPICS, ValidatedEventCodec } from '@odis/contracts';
 import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
-import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
-import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
-import { createAccount, startSubscriptionApi } from '../api/subscription-api.harness.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady, waitRouted } from '../dispatch/support.js';
+import { createAccount } from '../api/subscription-api.harness.js';
+import { baseUrl, suffix, TestKafka, waitRouted } from '../dispatch/support.js';
+import { startApiAndDispatcher } from './real-stack.js';
 import { waitFor } from '../support/infra.js';
 
 const SECRET = `redeliver-secret-${suffix()}`;
@@ -31,10 +30,7 @@ describe('delivery request log and POST /v1/webhooks/{id}/deliveries/{delivery_i
   let webhookId: string;
 
   beforeAll(async () => {
-    await ensurePlatformTopics();
-    api = await startSubscriptionApi({ WITH_ATTEMPT_CONSUMER: 'true' });
-    dispatcher = await startDispatcher(loadDispatcherConfig(appEnv(tag)));
-    await waitReady(baseUrl(dispatcher));
+    ({ api, dispatcher } = await startApiAndDispatcher(tag));
     const account = await createAccount(`Redeliver ${tag}`);
     accountId = account.accountId;
     auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };

@@ -13,10 +13,9 @@ import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import { newId, SecretBox, standardWebhookSecret, SubscriptionSnapshotCodec, TOPICS, ValidatedEventCodec, SEED_EXAMPLES, type SubscriptionSnapshot } from '@odis/contracts';
 import { startTestReceiver, verifyOdisRequest, verifyStandardWebhook, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
-import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
-import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
-import { createAccount, startSubscriptionApi, TEST_ENCRYPTION_KEY } from '../api/subscription-api.harness.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady, waitRouted, type TopicTap } from '../dispatch/support.js';
+import { createAccount, TEST_ENCRYPTION_KEY } from '../api/subscription-api.harness.js';
+import { suffix, TestKafka, waitRouted, type TopicTap } from '../dispatch/support.js';
+import { startApiAndDispatcher } from './real-stack.js';
 import { waitFor } from '../support/infra.js';
 
 /** The verification function of the public Webhooks page, verbatim. */
@@ -43,11 +42,7 @@ describe('POST /v1/webhooks/{id}/rotate-secret (real stack)', () => {
   let receiverSecrets: string[] = [OLD];
 
   beforeAll(async () => {
-    await ensurePlatformTopics();
-    api = await startSubscriptionApi();
-    dispatcher = await startDispatcher(loadDispatcherConfig(appEnv(tag)));
-    dispatcherUrl = baseUrl(dispatcher);
-    await waitReady(dispatcherUrl);
+    ({ api, dispatcher, dispatcherUrl } = await startApiAndDispatcher(tag, {}));
     const account = await createAccount(`Rotation ${tag}`);
     accountId = account.accountId;
     auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };

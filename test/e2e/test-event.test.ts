@@ -11,10 +11,9 @@ import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import { SEED_EXAMPLES, serializeWebhookPayload, standardWebhookSecret, TOPICS } from '@odis/contracts';
 import { startTestReceiver, verifyStandardWebhook, type TestReceiver } from '@odis/receiver-kit';
-import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
-import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
-import { createAccount, startSubscriptionApi } from '../api/subscription-api.harness.js';
-import { appEnv, baseUrl, ensurePlatformTopics, suffix, TestKafka, waitReady, waitRouted } from '../dispatch/support.js';
+import { createAccount } from '../api/subscription-api.harness.js';
+import { suffix, TestKafka, waitRouted } from '../dispatch/support.js';
+import { startApiAndDispatcher } from './real-stack.js';
 
 /** The verification function of the public Webhooks page, verbatim. */
 function verifyWebhook(payload: string, signature: string, secret: string): boolean {
@@ -36,11 +35,7 @@ describe('POST /v1/webhooks/{id}/test (real stack)', () => {
   const webhookIds: string[] = [];
 
   beforeAll(async () => {
-    await ensurePlatformTopics();
-    api = await startSubscriptionApi({ WITH_ATTEMPT_CONSUMER: 'true' });
-    dispatcher = await startDispatcher(loadDispatcherConfig(appEnv(tag)));
-    dispatcherUrl = baseUrl(dispatcher);
-    await waitReady(dispatcherUrl);
+    ({ api, dispatcher, dispatcherUrl } = await startApiAndDispatcher(tag));
     const account = await createAccount(`TestEvent ${tag}`);
     auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };
     otherAuth = { Authorization: `Bearer ${(await createAccount(`TestEventOther ${tag}`)).apiKey}`, 'Content-Type': 'application/json' };
