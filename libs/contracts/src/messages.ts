@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventType, isoTimestamp } from './events.js';
+import { eventType, isoTimestamp, serializeWebhookPayload, type EventType } from './events.js';
 import { KAFKA_HEADERS } from './headers.js';
 import { parseBoundedJson } from './limits.js';
 
@@ -36,6 +36,11 @@ export const validatedEventMessage = z.object({
   received_at: isoTimestamp,
 });
 export type ValidatedEventMessage = z.infer<typeof validatedEventMessage>;
+
+/** The webhook body of a validated event: exactly the public page's `{event, timestamp, data}` bytes. */
+export function webhookBodyOf(event: ValidatedEventMessage): string {
+  return serializeWebhookPayload({ event: event.event as EventType, timestamp: event.timestamp, data: event.data as never });
+}
 export const ValidatedEventCodec = messageCodec(validatedEventMessage, 'validated-event.v1', (m) => m.account_id, (m) => ({
   [KAFKA_HEADERS.eventType]: m.event,
   [KAFKA_HEADERS.eventId]: m.event_id,
@@ -119,6 +124,35 @@ export const deliveryJob = z.object({
   previous_attempts: z.array(attemptSummary).default([]),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
+
+/** What names a delivery and what it sends: everything a first attempt needs besides its timing. */
+export type FirstAttempt = Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'account_id' | 'subscription_id' | 'url' | 'secret_encrypted' | 'body'>;
+
+/**
+ * A delivery's first attempt, due at `nowMs`: what fan-out, a recovery, a redelivery and a test
+ * event put on `webhooks.deliveries` (a manual one is a single attempt; a test one ignores the
+ * webhook's status and event filter).
+ */
+export function firstAttemptJob(d: FirstAttempt, nowMs: number, createdAt = new Date(nowMs).toISOString(), flags: { manual?: true; test?: true } = {}): DeliveryJob {
+  const job: DeliveryJob = {
+    v: 1,
+    delivery_id: d.delivery_id,
+    event_id: d.event_id,
+    event_type: d.event_type,
+    account_id: d.account_id,
+    subscription_id: d.subscription_id,
+    url: d.url,
+    secret_encrypted: d.secret_encrypted,
+    body: d.body,
+    attempt: 1,
+    due_at: nowMs,
+    created_at: createdAt,
+    previous_attempts: [],
+  };
+  if (flags.manual) job.manual = true;
+  if (flags.test) job.test = true;
+  return job;
+}
 export const DeliveryJobCodec = messageCodec(deliveryJob, 'delivery-job.v1', (m) => m.subscription_id, deliveryIdHeader);
 
 export const ERROR_CLASSES = [

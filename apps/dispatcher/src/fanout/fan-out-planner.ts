@@ -1,4 +1,4 @@
-import { deliveryIdFor, serializeWebhookPayload, type DeliveryJob, type EventType, type ValidatedEventMessage } from '@odis/contracts';
+import { deliveryIdFor, firstAttemptJob, webhookBodyOf, type DeliveryJob, type ValidatedEventMessage } from '@odis/contracts';
 import type { Route } from '../routing/route.js';
 
 export interface PlannedDelivery {
@@ -15,28 +15,27 @@ export interface PlannedDelivery {
 export class FanOutPlanner {
   plan(event: ValidatedEventMessage, routes: readonly Route[], nowMs: number): PlannedDelivery[] {
     if (routes.length === 0) return [];
-    const body = serializeWebhookPayload({ event: event.event as EventType, timestamp: event.timestamp, data: event.data as never });
+    const body = webhookBodyOf(event);
     const createdAt = new Date(nowMs).toISOString();
     const planned: PlannedDelivery[] = new Array(routes.length);
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i];
       planned[i] = {
         route,
-        job: {
-          v: 1,
-          delivery_id: deliveryIdFor(event.event_id, route.id),
-          event_id: event.event_id,
-          event_type: event.event,
-          account_id: event.account_id,
-          subscription_id: route.id,
-          url: route.url,
-          secret_encrypted: route.secretEncrypted,
-          body,
-          attempt: 1,
-          due_at: nowMs,
-          created_at: createdAt,
-          previous_attempts: [],
-        },
+        job: firstAttemptJob(
+          {
+            delivery_id: deliveryIdFor(event.event_id, route.id),
+            event_id: event.event_id,
+            event_type: event.event,
+            account_id: event.account_id,
+            subscription_id: route.id,
+            url: route.url,
+            secret_encrypted: route.secretEncrypted,
+            body,
+          },
+          nowMs,
+          createdAt,
+        ),
       };
     }
     return planned;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { newId, type DeliveryJob, type EventType } from '@odis/contracts';
+import { firstAttemptJob, newId, type EventType } from '@odis/contracts';
 import { ApiError } from '@odis/platform';
 import { SubscriptionStore } from '@odis/subscriptions';
 import { DeliveryJobQueue } from './delivery-job.queue.js';
@@ -49,22 +49,21 @@ export class RedeliveryService {
         `the body of delivery ${deliveryId} is not stored (it was logged before bodies were kept), so it cannot be sent again byte for byte`,
       );
     }
-    const job: DeliveryJob = {
-      v: 1,
-      delivery_id: newId('dlv'),
-      event_id: stored.eventId,
-      event_type: stored.eventType as EventType,
-      account_id: accountId,
-      subscription_id: webhookId,
-      url: webhook.url,
-      secret_encrypted: webhook.secretEncrypted,
-      body: stored.body,
-      attempt: 1,
-      due_at: now.getTime(),
-      created_at: now.toISOString(),
-      manual: true,
-      previous_attempts: [],
-    };
+    const job = firstAttemptJob(
+      {
+        delivery_id: newId('dlv'),
+        event_id: stored.eventId,
+        event_type: stored.eventType as EventType,
+        account_id: accountId,
+        subscription_id: webhookId,
+        url: webhook.url,
+        secret_encrypted: webhook.secretEncrypted,
+        body: stored.body,
+      },
+      now.getTime(),
+      now.toISOString(),
+      { manual: true },
+    );
     await this.queue.enqueue(job, 'the redelivery');
     return {
       object: 'delivery',

@@ -1,5 +1,5 @@
 import { Partitioners } from 'kafkajs';
-import { EVENT_TOPICS, newId, serializeWebhookPayload, stableId, ValidatedEventCodec, type DeliveryJob, type EventType, type ValidatedEventMessage } from '@odis/contracts';
+import { EVENT_TOPICS, firstAttemptJob, newId, stableId, ValidatedEventCodec, webhookBodyOf, type DeliveryJob, type EventType, type ValidatedEventMessage } from '@odis/contracts';
 import { ApiError } from '@odis/platform';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -81,21 +81,19 @@ export function recoveryJob(
   recoveryId: string,
   nowMs: number,
 ): DeliveryJob {
-  return {
-    v: 1,
-    delivery_id: recoveryDeliveryId(event.event_id, webhook.id, recoveryId),
-    event_id: event.event_id,
-    event_type: event.event,
-    account_id: event.account_id,
-    subscription_id: webhook.id,
-    url: webhook.url,
-    secret_encrypted: webhook.secretEncrypted,
-    body: serializeWebhookPayload({ event: event.event as EventType, timestamp: event.timestamp, data: event.data as never }),
-    attempt: 1,
-    due_at: nowMs,
-    created_at: new Date(nowMs).toISOString(),
-    previous_attempts: [],
-  };
+  return firstAttemptJob(
+    {
+      delivery_id: recoveryDeliveryId(event.event_id, webhook.id, recoveryId),
+      event_id: event.event_id,
+      event_type: event.event,
+      account_id: event.account_id,
+      subscription_id: webhook.id,
+      url: webhook.url,
+      secret_encrypted: webhook.secretEncrypted,
+      body: webhookBodyOf(event),
+    },
+    nowMs,
+  );
 }
 
 /**

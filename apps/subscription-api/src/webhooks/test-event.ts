@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES, newId, SEED_EXAMPLES, serializeWebhookPayload, type DeliveryJob, type EventType } from '@odis/contracts';
+import { EVENT_TYPES, firstAttemptJob, newId, SEED_EXAMPLES, serializeWebhookPayload, type DeliveryJob, type EventType } from '@odis/contracts';
 
 /** `POST /v1/webhooks/{id}/test` body: `{"event"?: <type>}`, default `call.started`; no body means the default. */
 export const testEventBody = z
@@ -30,23 +30,21 @@ export function buildTestDelivery(
   nowMs: number,
   ids: { eventId: string; deliveryId: string } = { eventId: `evt_test_${newId('evt').slice(4)}`, deliveryId: newId('dlv') },
 ): DeliveryJob {
-  return {
-    v: 1,
-    delivery_id: ids.deliveryId,
-    event_id: ids.eventId,
-    event_type: eventType,
-    account_id: webhook.accountId,
-    subscription_id: webhook.id,
-    url: webhook.url,
-    secret_encrypted: webhook.secretEncrypted,
-    body: serializeWebhookPayload(SEED_EXAMPLES[eventType]),
-    attempt: 1,
-    due_at: nowMs,
-    created_at: new Date(nowMs).toISOString(),
-    manual: true,
-    test: true,
-    previous_attempts: [],
-  };
+  return firstAttemptJob(
+    {
+      delivery_id: ids.deliveryId,
+      event_id: ids.eventId,
+      event_type: eventType,
+      account_id: webhook.accountId,
+      subscription_id: webhook.id,
+      url: webhook.url,
+      secret_encrypted: webhook.secretEncrypted,
+      body: serializeWebhookPayload(SEED_EXAMPLES[eventType]),
+    },
+    nowMs,
+    undefined,
+    { manual: true, test: true },
+  );
 }
 
 export interface WaitOptions {
