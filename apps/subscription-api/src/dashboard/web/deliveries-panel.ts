@@ -4,6 +4,11 @@ import type { Status } from './status.js';
 
 const OUTCOMES = ['succeeded', 'failed', 'skipped'];
 
+/** A scrolling block of text reachable with the keyboard (Tab, then arrow keys), named for screen readers. */
+export function scrollable(name: string): Record<string, string | number> {
+  return { tabindex: 0, role: 'region', 'aria-label': name };
+}
+
 /** `2024-01-15T10:30` (datetime-local, read as UTC) → ISO-8601, or undefined when empty. */
 function isoFromInput(value: string): string | undefined {
   return value ? new Date(`${value}:00Z`).toISOString() : undefined;
@@ -113,7 +118,7 @@ export class DeliveriesPanel {
       ),
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => void this.status.guard(() => this.redeliver(d)) }, 'Redeliver')),
       h('h5', {}, 'Body'),
-      h('pre', { class: 'body', 'data-field': 'delivery-body' }, d.body ?? '(not stored for deliveries logged before bodies were kept)'),
+      h('pre', { class: 'body', 'data-field': 'delivery-body', ...scrollable('Delivery body') }, d.body ?? '(not stored for deliveries logged before bodies were kept)'),
       h('h5', {}, `Attempts (${d.attempts.length})`),
       d.attempts.map((a) => this.attempt(a)),
     );
@@ -138,7 +143,7 @@ export class DeliveriesPanel {
         a.error_message ? [h('dt', {}, 'Error'), h('dd', {}, a.error_message)] : null,
       ),
       h('p', { class: 'label' }, 'Response excerpt'),
-      h('pre', { class: 'excerpt', 'data-field': 'response-excerpt' }, a.response_excerpt ?? '(none)'),
+      h('pre', { class: 'excerpt', 'data-field': 'response-excerpt', ...scrollable(`Response excerpt of attempt ${a.attempt}`) }, a.response_excerpt ?? '(none)'),
       headers.length
         ? h(
             'table',

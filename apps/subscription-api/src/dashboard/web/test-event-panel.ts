@@ -1,4 +1,5 @@
 import type { Api } from './api.js';
+import { scrollable } from './deliveries-panel.js';
 import { h, replace, uid } from './dom.js';
 import type { Status } from './status.js';
 
@@ -18,7 +19,7 @@ export function testEventPanel(api: Api, status: Status, webhookId: string, even
         const r = await api.testEvent(webhookId, select.value);
         const answer = r.status_code !== null ? `HTTP ${r.status_code}` : (r.error ?? r.outcome);
         const summary = `Test event ${r.event_id}: ${r.succeeded ? 'succeeded' : 'failed'}, ${answer}, ${r.duration_ms} ms.`;
-        replace(result, h('p', {}, summary), h('p', { class: 'label' }, 'Response excerpt'), h('pre', { class: 'excerpt' }, r.response_excerpt ?? '(none)'));
+        replace(result, h('p', {}, summary), h('p', { class: 'label' }, 'Response excerpt'), h('pre', { class: 'excerpt', ...scrollable('Test event response excerpt') }, r.response_excerpt ?? '(none)'));
         status.ok(summary);
         onSent();
       })
