@@ -43,7 +43,7 @@ export async function openDashboard(browser: Browser, baseUrl: string, apiKey: s
   page.on('request', (req) => requests.push(req.url()));
   await page.goto('/dashboard');
   if (apiKey !== null) {
-    await page.getByLabel('API key').fill(apiKey);
+    await page.getByRole('textbox', { name: 'API key' }).fill(apiKey);
     await page.getByRole('button', { name: 'Load webhooks' }).click();
     await expect(await statusText(page, /Loaded \d+ webhook/)).toMatch(/Loaded/);
   }
