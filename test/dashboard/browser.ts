@@ -25,8 +25,8 @@ export interface DashboardPage {
   requests: string[];
 }
 
-/** A fresh context on /dashboard; signs in with `apiKey` (typed into the key form) unless null. */
-export async function openDashboard(browser: Browser, baseUrl: string, apiKey: string | null): Promise<DashboardPage> {
+/** A fresh context on /dashboard (plus `hash`); signs in with `apiKey` (typed into the key form) unless null. */
+export async function openDashboard(browser: Browser, baseUrl: string, apiKey: string | null, hash = ''): Promise<DashboardPage> {
   const context = await browser.newContext({ baseURL: baseUrl });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -41,7 +41,7 @@ export async function openDashboard(browser: Browser, baseUrl: string, apiKey: s
   });
   page.on('pageerror', (err) => problems.push(String(err)));
   page.on('request', (req) => requests.push(req.url()));
-  await page.goto('/dashboard');
+  await page.goto(`/dashboard${hash}`);
   if (apiKey !== null) {
     await page.getByRole('textbox', { name: 'API key' }).fill(apiKey);
     await page.getByRole('button', { name: 'Load webhooks' }).click();

@@ -29,7 +29,7 @@ import { appEnv, baseUrl, suffix, TestKafka, waitReady, waitRouted } from '../di
 import { startApiAndDispatcher } from '../e2e/real-stack.js';
 import { connection, seedGroupAtEnd } from '../retry/retry-test-kit.js';
 import { requireEnv, waitFor } from '../support/infra.js';
-import { expectAccessible, launchChromium, openDashboard, statusText, webhookRow, type DashboardPage } from './browser.js';
+import { expectAccessible, launchChromium, openDashboard, statusText, type DashboardPage } from './browser.js';
 
 describe('dashboard: disabled after failures, re-enabled and recovered in Chromium (end to end)', () => {
   const tag = suffix();
@@ -125,12 +125,22 @@ describe('dashboard: disabled after failures, re-enabled and recovered in Chromi
     await waitRouted(dispatcherUrl, webhookId, { status: 'disabled' });
     missed.push(await produce('call.ended'), await produce('call.started'));
     await produce('appointment.created'); // not a type of this webhook: never counted
+    // Every failed delivery is settled (failed or skipped, no retry pending) before the receiver recovers.
+    await waitFor(async () => {
+      for (const eventId of missed.slice(0, 3)) {
+        const log = await server().get(`/v1/webhooks/${webhookId}/deliveries?event_id=${eventId}`).set(auth);
+        const deliveryId = log.body.data?.[0]?.delivery_id;
+        if (!deliveryId) return false;
+        const status = (await server().get(`/v1/webhooks/${webhookId}/deliveries/${deliveryId}`).set(auth)).body.status;
+        if (status !== 'failed' && status !== 'skipped') return false;
+      }
+      return true;
+    }, { timeoutMs: 20_000, intervalMs: 200, message: 'failed deliveries settled' });
     down = false;
 
     // 4. The dashboard: open the webhook, "Re-enable and recover since the disable".
-    dash = await openDashboard(browser, baseUrl(api), apiKey);
+    dash = await openDashboard(browser, baseUrl(api), apiKey, `#${webhookId}`); // the link opens the webhook
     const page = dash.page;
-    await webhookRow(page, webhookId).getByRole('button', { name: 'Open' }).click();
     const detail = page.locator('#detail-section');
     await detail.locator('[data-field="webhook-status"]').filter({ hasText: 'disabled' }).waitFor();
     await detail.getByRole('button', { name: 'Re-enable and recover since the disable' }).click();

@@ -38,6 +38,9 @@ async function connect(): Promise<void> {
     await panel.load();
     replace(byId('ips'), ips.data.length ? ips.data.map((ip) => [h('code', {}, ip), ' ']) : 'none configured');
     status.ok(`Loaded ${panel.webhooks.length} ${panel.webhooks.length === 1 ? 'webhook' : 'webhooks'}.`);
+    // A link to /dashboard#wh_… opens that webhook (the id only: never a key in a URL).
+    const linked = panel.webhooks.find((w) => `#${w.id}` === location.hash);
+    if (linked) await detail.show(linked);
   });
 }
 
