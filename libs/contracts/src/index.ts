@@ -8,3 +8,4 @@ export * from './ids.js';
 export * from './secret-box.js';
 export * from './limits.js';
 export * from './text.js';
+export * from './retry-after.js';

@@ -122,6 +122,12 @@ export const deliveryJob = z.object({
    */
   test: z.boolean().optional(),
   previous_attempts: z.array(attemptSummary).default([]),
+  /**
+   * Set when the receiver's `Retry-After` (429/503, capped at 2 h) pushed `due_at` beyond the
+   * schedule: the wait it asked for, in ms. Such a job may sit in a longer tier than its attempt's
+   * (decision 0013), and one released before `due_at` is parked again, not attempted.
+   */
+  retry_after_ms: z.number().int().nonnegative().optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type Dynami
 import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { DispatcherConfig } from '../config/dispatcher.config.js';
+import { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { DurableSender } from '../delivery/durable-sender.js';
 import { WebhookHttpClient } from '../delivery/webhook-http-client.js';
@@ -24,8 +25,8 @@ export class FanOutHandler implements ConsumerHandler {
 
 export const deliveryJobHandlerProvider: Provider = {
   provide: DeliveryJobHandler,
-  inject: [DeliveryExecutor],
-  useFactory: (executor: DeliveryExecutor) => new DeliveryJobHandler(executor),
+  inject: [DeliveryExecutor, AttemptFollowUp, DurableSender],
+  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender) => new DeliveryJobHandler(executor, { followUp, sink }),
 };
 
 /**

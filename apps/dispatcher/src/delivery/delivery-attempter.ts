@@ -1,4 +1,4 @@
-import { odisSignature, standardWebhookSignature, WEBHOOK_HEADERS, type DeliveryJob } from '@odis/contracts';
+import { odisSignature, requestedRetryDelay, standardWebhookSignature, WEBHOOK_HEADERS, type DeliveryJob } from '@odis/contracts';
 import { AttemptOutcomeClassifier, type ClassifiedOutcome } from './attempt-outcome-classifier.js';
 import type { WebhookHttpClient } from './webhook-http-client.js';
 
@@ -25,6 +25,8 @@ export interface AttemptResult extends ClassifiedOutcome {
   attemptedAtMs: number;
   /** The headers the request was sent with (for the delivery log). */
   requestHeaders?: Record<string, string>;
+  /** The wait the receiver asked for with `Retry-After` on a 429/503 (ms, capped at 2 h); absent otherwise. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -78,6 +80,9 @@ export class DeliveryAttempter {
     const attemptedAtMs = this.now();
     const headers = this.buildHeaders(job, target, attemptedAtMs);
     const outcome = await this.client.post(target.url, job.body, headers);
-    return { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
+    const result: AttemptResult = { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
+    const retryAfterMs = outcome.kind === 'response' ? requestedRetryDelay(outcome.statusCode, outcome.retryAfter, this.now()) : null;
+    if (retryAfterMs !== null) result.retryAfterMs = retryAfterMs;
+    return result;
   }
 }

@@ -153,7 +153,7 @@ export class DeliveryExecutor {
     const decision: FollowUp =
       result.outcome === 'succeeded'
         ? SUCCEEDED
-        : this.deps.followUp.decide(job, summaryOf(job, result, result.attemptedAtMs), this.now(), { url: target.url, secretEncrypted: target.secretEncrypted });
+        : this.deps.followUp.decide(job, summaryOf(job, result, result.attemptedAtMs), this.now(), { url: target.url, secretEncrypted: target.secretEncrypted }, result.retryAfterMs ?? null);
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
