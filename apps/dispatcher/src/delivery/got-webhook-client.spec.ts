@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:net';
-import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
+import { startTestReceiver, type TestReceiver, type TestReply } from '@odis/receiver-kit';
 import { classifyError } from './attempt-outcome-classifier.js';
 import { GotWebhookClient, type GotWebhookClientOptions } from './got-webhook-client.js';
 
@@ -17,7 +17,7 @@ describe('GotWebhookClient (real HTTP on 127.0.0.1)', () => {
 
   beforeAll(async () => {
     receiver = await startTestReceiver({
-      respond: (req) => {
+      respond: (req): TestReply => {
         if (req.path === '/slow') return { status: 200, delayMs: 5_000 };
         if (req.path === '/redirect') return { status: 302, headers: { location: '/elsewhere' } };
         if (req.path === '/big') return { status: 200, body: Buffer.alloc(200 * 1024, 'a') };
