@@ -9,3 +9,4 @@ export * from './secret-box.js';
 export * from './limits.js';
 export * from './text.js';
 export * from './retry-after.js';
+export * from './custom-headers.js';

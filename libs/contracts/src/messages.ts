@@ -67,6 +67,8 @@ export const subscriptionSnapshot = z.object({
   version: z.number().int().positive(),
   disabled_reason: z.string().nullable().optional(),
   updated_at: isoTimestamp,
+  /** The webhook's own request headers, sent on every attempt (decision 0013); absent: none. */
+  headers: z.record(z.string(), z.string()).optional(),
 });
 export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
 /**

@@ -81,3 +81,18 @@ describe('disableCauseOf', () => {
     expect(isExhaustionReason(null)).toBe(false);
   });
 });
+
+describe('custom headers (decision 0013)', () => {
+  it('are set at create, replaced as a whole by an update, and only a real change is an event', () => {
+    const withHeaders: SubscriptionEvent = { type: 'created', data: { ...(created.data as object), headers: { 'X-A': '1' } } as never };
+    const s = fold([withHeaders]);
+    expect(s.headers).toEqual({ 'X-A': '1' });
+    expect(fold([created]).headers).toEqual({});
+    expect(decideChanges(s, { headers: { 'X-A': '1' } })).toEqual([]);
+    const change = decideChanges(s, { headers: { 'X-B': '2' } });
+    expect(change).toEqual([{ type: 'updated', data: { headers: { 'X-B': '2' } } }]);
+    expect(fold([withHeaders, ...change]).headers).toEqual({ 'X-B': '2' });
+    expect(fold([withHeaders, ...decideChanges(s, { headers: {} })]).headers).toEqual({});
+    expect(decideChanges({ ...s, headers: undefined }, { headers: {} })).toEqual([]);
+  });
+});

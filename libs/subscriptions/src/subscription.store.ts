@@ -34,7 +34,15 @@ export class SubscriptionStore {
 
   async create(
     accountId: string,
-    input: { url: string; events: SubscriptionState['events']; description: string | null; secretEncrypted: string; secretHint: string; id?: string },
+    input: {
+      url: string;
+      events: SubscriptionState['events'];
+      description: string | null;
+      secretEncrypted: string;
+      secretHint: string;
+      id?: string;
+      headers?: Record<string, string>;
+    },
     actor: string,
     options: { maxPerAccount?: number } = {},
   ): Promise<SubscriptionState> {
@@ -45,6 +53,7 @@ export class SubscriptionStore {
         type: 'created',
         data: { url: input.url, events: [...new Set(input.events)], description: input.description, secret_encrypted: input.secretEncrypted, secret_hint: input.secretHint },
       };
+      if (input.headers && Object.keys(input.headers).length > 0) event.data.headers = { ...input.headers };
       const at = new Date();
       const state = applySubscriptionEvent(null, event, { id, accountId, version: 1, at });
       await this.appendEvents(em, state, null, [event], actor, at);
@@ -296,6 +305,7 @@ export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
     version: state.version,
     disabled_reason: state.disabledReason,
     updated_at: state.updatedAt.toISOString(),
+    ...(state.headers && Object.keys(state.headers).length > 0 ? { headers: state.headers } : {}),
   };
 }
 
@@ -306,6 +316,7 @@ function toRow(s: SubscriptionState): SubscriptionEntity {
     url: s.url,
     events: s.events,
     description: s.description,
+    headers: s.headers ?? {},
     secretEncrypted: s.secretEncrypted,
     secretHint: s.secretHint,
     previousSecretEncrypted: s.previousSecretEncrypted ?? null,
@@ -327,6 +338,7 @@ function fromRow(r: SubscriptionEntity): SubscriptionState {
     url: r.url,
     events: r.events as SubscriptionState['events'],
     description: r.description,
+    headers: r.headers ?? {},
     secretEncrypted: r.secretEncrypted,
     secretHint: r.secretHint,
     previousSecretEncrypted: r.previousSecretEncrypted ?? null,

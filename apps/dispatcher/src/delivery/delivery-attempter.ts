@@ -11,6 +11,8 @@ export interface AttemptTarget {
   /** During a secret rotation's overlap: the replaced secret and when it stops signing (epoch ms). */
   previousSecret?: string;
   previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers (decision 0013): sent first, ours after them. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** The secrets one attempt is signed with: the current one, and the replaced one while its overlap lasts. */
@@ -78,7 +80,10 @@ export class DeliveryAttempter {
 
   async attempt(job: Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'body'>, target: AttemptTarget): Promise<AttemptResult> {
     const attemptedAtMs = this.now();
-    const headers = this.buildHeaders(job, target, attemptedAtMs);
+    const signed = this.buildHeaders(job, target, attemptedAtMs);
+    // The API refuses reserved names (contracts' customHeadersProblem), so ours never collide; they
+    // are spread last all the same.
+    const headers = target.headers ? { ...target.headers, ...signed } : signed;
     const outcome = await this.client.post(target.url, job.body, headers);
     const result: AttemptResult = { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
     const retryAfterMs = outcome.kind === 'response' ? requestedRetryDelay(outcome.statusCode, outcome.retryAfter, this.now()) : null;

@@ -31,6 +31,8 @@ export interface DeliveryTarget {
   /** A rotation's replaced secret, signing beside `secret` until the epoch ms given (decision 0010). */
   previousSecret?: string;
   previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers (decision 0013). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export type TargetDecision = { kind: 'send'; target: DeliveryTarget } | { kind: 'skip'; reason: string };
@@ -88,6 +90,7 @@ export class DeliveryExecutor {
       target.previousSecret = route.previousSecret;
       target.previousSecretExpiresAtMs = route.previousSecretExpiresAtMs;
     }
+    if (route.headers !== undefined) target.headers = route.headers;
     return target;
   }
 

@@ -27,6 +27,8 @@ export interface Route {
    */
   readonly previousSecret?: string;
   readonly previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers, sent on every attempt (decision 0013); absent: none. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string; cause: 'url' | 'secret' };
@@ -97,6 +99,7 @@ export function routeFromSnapshot(
       secret,
       secretEncrypted: snapshot.secret_encrypted,
       ...previous,
+      ...(snapshot.headers && Object.keys(snapshot.headers).length > 0 ? { headers: Object.freeze({ ...snapshot.headers }) } : {}),
     },
   };
 }

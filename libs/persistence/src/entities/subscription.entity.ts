@@ -19,6 +19,10 @@ export class SubscriptionEntity {
   @Column({ type: 'text', nullable: true })
   description: string | null;
 
+  /** The webhook's own request headers (decision 0013); `{}`: none. */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  headers: Record<string, string>;
+
   /** SecretBox ciphertext (AES-256-GCM); never the plaintext. */
   @Column({ name: 'secret_encrypted', type: 'text' })
   secretEncrypted: string;
