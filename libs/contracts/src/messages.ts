@@ -46,6 +46,9 @@ export const ValidatedEventCodec = messageCodec(validatedEventMessage, 'validate
   [KAFKA_HEADERS.eventId]: m.event_id,
 }));
 
+/** The bounds of a webhook's `rate_limit_per_second` (decision 0013). */
+export const RATE_LIMIT_PER_SECOND_BOUNDS = Object.freeze({ min: 1, max: 10_000 });
+
 export const SUBSCRIPTION_STATUSES = ['active', 'disabled'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
@@ -69,6 +72,8 @@ export const subscriptionSnapshot = z.object({
   updated_at: isoTimestamp,
   /** The webhook's own request headers, sent on every attempt (decision 0013); absent: none. */
   headers: z.record(z.string(), z.string()).optional(),
+  /** Most deliveries per second to this webhook (decision 0013); absent: no limit. */
+  rate_limit_per_second: z.number().int().positive().optional(),
 });
 export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
 /**

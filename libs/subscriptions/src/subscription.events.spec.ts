@@ -96,3 +96,18 @@ describe('custom headers (decision 0013)', () => {
     expect(decideChanges({ ...s, headers: undefined }, { headers: {} })).toEqual([]);
   });
 });
+
+describe('rate limit (decision 0013)', () => {
+  it('set at create, changed or removed by an update; the same value is no event', () => {
+    const limited: SubscriptionEvent = { type: 'created', data: { ...(created.data as object), rate_limit_per_second: 20 } as never };
+    const s = fold([limited]);
+    expect(s.rateLimitPerSecond).toBe(20);
+    expect(fold([created]).rateLimitPerSecond).toBeNull();
+    expect(decideChanges(s, { rateLimitPerSecond: 20 })).toEqual([]);
+    const removed = decideChanges(s, { rateLimitPerSecond: null });
+    expect(removed).toEqual([{ type: 'updated', data: { rate_limit_per_second: null } }]);
+    expect(fold([limited, ...removed]).rateLimitPerSecond).toBeNull();
+    expect(fold([limited, ...decideChanges(s, { rateLimitPerSecond: 5 })]).rateLimitPerSecond).toBe(5);
+    expect(decideChanges({ ...s, rateLimitPerSecond: undefined }, { rateLimitPerSecond: null })).toEqual([]);
+  });
+});

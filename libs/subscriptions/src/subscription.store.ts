@@ -42,6 +42,7 @@ export class SubscriptionStore {
       secretHint: string;
       id?: string;
       headers?: Record<string, string>;
+      rateLimitPerSecond?: number | null;
     },
     actor: string,
     options: { maxPerAccount?: number } = {},
@@ -54,6 +55,7 @@ export class SubscriptionStore {
         data: { url: input.url, events: [...new Set(input.events)], description: input.description, secret_encrypted: input.secretEncrypted, secret_hint: input.secretHint },
       };
       if (input.headers && Object.keys(input.headers).length > 0) event.data.headers = { ...input.headers };
+      if (input.rateLimitPerSecond) event.data.rate_limit_per_second = input.rateLimitPerSecond;
       const at = new Date();
       const state = applySubscriptionEvent(null, event, { id, accountId, version: 1, at });
       await this.appendEvents(em, state, null, [event], actor, at);
@@ -306,6 +308,7 @@ export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
     disabled_reason: state.disabledReason,
     updated_at: state.updatedAt.toISOString(),
     ...(state.headers && Object.keys(state.headers).length > 0 ? { headers: state.headers } : {}),
+    ...(state.rateLimitPerSecond ? { rate_limit_per_second: state.rateLimitPerSecond } : {}),
   };
 }
 
@@ -317,6 +320,7 @@ function toRow(s: SubscriptionState): SubscriptionEntity {
     events: s.events,
     description: s.description,
     headers: s.headers ?? {},
+    rateLimitPerSecond: s.rateLimitPerSecond ?? null,
     secretEncrypted: s.secretEncrypted,
     secretHint: s.secretHint,
     previousSecretEncrypted: s.previousSecretEncrypted ?? null,
@@ -339,6 +343,7 @@ function fromRow(r: SubscriptionEntity): SubscriptionState {
     events: r.events as SubscriptionState['events'],
     description: r.description,
     headers: r.headers ?? {},
+    rateLimitPerSecond: r.rateLimitPerSecond ?? null,
     secretEncrypted: r.secretEncrypted,
     secretHint: r.secretHint,
     previousSecretEncrypted: r.previousSecretEncrypted ?? null,

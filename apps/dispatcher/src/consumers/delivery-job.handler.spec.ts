@@ -40,3 +40,16 @@ describe('DeliveryJobHandler and Retry-After jobs back early (decision 0013)', (
     expect(sent).toHaveLength(0);
   });
 });
+
+describe('DeliveryJobHandler and rate-limited webhooks (decision 0013)', () => {
+  it('waits for the webhook slot before the attempt; others go at once', async () => {
+    const order: string[] = [];
+    const executor = { runQueued: async (job: DeliveryJob) => void order.push(`attempt ${job.subscription_id}`) } as unknown as DeliveryExecutor;
+    const limiter = { take: async (id: string, rate: number) => void order.push(`wait ${id} ${rate}/s`) } as never;
+    const table = { get: (id: string) => (id === 'wh_limited' ? ({ rateLimitPerSecond: 20 } as never) : undefined) };
+    const handler = new DeliveryJobHandler(executor, undefined, { limiter, table });
+    await handler.handle(message(deliveryJobFixture({ subscription_id: 'wh_limited' })));
+    await handler.handle(message(deliveryJobFixture({ subscription_id: 'wh_free' })));
+    expect(order).toEqual(['wait wh_limited 20/s', 'attempt wh_limited', 'attempt wh_free']);
+  });
+});

@@ -2,6 +2,8 @@ import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec } fr
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import type { DeliveryExecutor, RecordSink } from '../delivery/delivery-executor.js';
+import type { WebhookRateLimiter } from '../delivery/webhook-rate-limiter.js';
+import type { RoutingTable } from '../routing/routing-table.js';
 
 /** Parks a `Retry-After` job that came back before its due time (decision 0013). */
 export interface RetryAfterParking {
@@ -11,11 +13,18 @@ export interface RetryAfterParking {
   now?: () => number;
 }
 
+/** Paces the deliveries of rate-limited webhooks (decision 0013): the rate is the route's. */
+export interface RatePacing {
+  limiter: WebhookRateLimiter;
+  table: Pick<RoutingTable, 'get'>;
+}
+
 /** `webhooks.deliveries` → one attempt (or a skip), recorded before the message counts as done. */
 export class DeliveryJobHandler {
   constructor(
     private readonly executor: DeliveryExecutor,
     private readonly parking?: RetryAfterParking,
+    private readonly pacing?: RatePacing,
   ) {}
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
@@ -30,6 +39,9 @@ export class DeliveryJobHandler {
       await this.parking!.sink.send(park.topic, [DeliveryJobCodec.encode(park.job)]);
       return Outcome.done();
     }
+    // A rate-limited webhook: wait for its next send slot (waiting is not an attempt).
+    const rate = this.pacing?.table.get(decoded.value.subscription_id)?.rateLimitPerSecond;
+    if (rate !== undefined) await this.pacing!.limiter.take(decoded.value.subscription_id, rate);
     await this.executor.runQueued(decoded.value);
     return Outcome.done();
   }

@@ -18,6 +18,9 @@ describe('custom headers from the changelog to the request (decision 0013)', () 
     const without = routeFromSnapshot(snapshot(), decrypt);
     if (!without.ok) throw new Error(without.reason);
     expect(without.route.headers).toBeUndefined();
+    expect(without.route.rateLimitPerSecond).toBeUndefined();
+    const limited = routeFromSnapshot(snapshot({ rate_limit_per_second: 20 }), decrypt);
+    expect(limited.ok && limited.route.rateLimitPerSecond).toBe(20);
     expect(DeliveryExecutor.targetOf(without.route).headers).toBeUndefined();
   });
 

@@ -77,3 +77,32 @@ describe('webhook headers (decision 0013)', () => {
     expect(refusal(create, { ...base, headers: 'X-Foo: 1' })?.field).toBe('headers');
   });
 });
+
+describe('rate_limit_per_second (decision 0013)', () => {
+  const create = new ZodPipe(createWebhookBody);
+  const update = new ZodPipe(updateWebhookBody);
+  const base = { url: 'https://clinic.example.com/hook', events: ['call.started'] };
+  const fieldOf_ = (p: ZodPipe<unknown>, body: unknown) => {
+    try {
+      p.transform(body);
+      return undefined;
+    } catch (err) {
+      return (err as ApiError).field;
+    }
+  };
+
+  it('takes 1..10,000 on create and patch; patch null removes it', () => {
+    expect(create.transform({ ...base, rate_limit_per_second: 20 }).rate_limit_per_second).toBe(20);
+    expect(create.transform({ ...base, rate_limit_per_second: 10_000 }).rate_limit_per_second).toBe(10_000);
+    expect(update.transform({ rate_limit_per_second: null }).rate_limit_per_second).toBeNull();
+  });
+
+  it.each([0, -1, 1.5, 10_001, '20', true])('refuses %p with a 400 naming rate_limit_per_second', (value) => {
+    expect(fieldOf_(create, { ...base, rate_limit_per_second: value })).toBe('rate_limit_per_second');
+    expect(fieldOf_(update, { rate_limit_per_second: value })).toBe('rate_limit_per_second');
+  });
+
+  it('create does not take null', () => {
+    expect(fieldOf_(create, { ...base, rate_limit_per_second: null })).toBe('rate_limit_per_second');
+  });
+});

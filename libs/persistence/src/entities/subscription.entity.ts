@@ -23,6 +23,10 @@ export class SubscriptionEntity {
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
   headers: Record<string, string>;
 
+  /** Most deliveries per second to this webhook (decision 0013); null: no limit. */
+  @Column({ name: 'rate_limit_per_second', type: 'int', nullable: true })
+  rateLimitPerSecond: number | null;
+
   /** SecretBox ciphertext (AES-256-GCM); never the plaintext. */
   @Column({ name: 'secret_encrypted', type: 'text' })
   secretEncrypted: string;
