@@ -308,6 +308,11 @@ describe('catalogue, IPs and docs', () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/webhooks', '/v1/webhooks/{id}', '/v1/event-types', '/v1/webhooks/ips']));
     expect(doc.body.paths['/v1/webhooks'].post.requestBody).toBeDefined();
+    // Custom headers (decision 0013) are in the create and patch bodies.
+    const bodySchema = (op: { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }) => op.requestBody.content['application/json'].schema;
+    expect(bodySchema(doc.body.paths['/v1/webhooks'].post).properties.headers).toMatchObject({ type: 'object', description: expect.stringContaining('X-ODIS-*') });
+    expect(bodySchema(doc.body.paths['/v1/webhooks/{id}'].patch).properties.headers).toMatchObject({ type: 'object' });
+    expect(JSON.stringify(doc.body.paths['/v1/webhooks/{id}/deliveries'].get.responses['200'])).toContain('next_attempt_at');
     const ui = await api().get('/docs');
     expect(ui.status).toBe(200);
     const page = await api().get('/dashboard');

@@ -200,6 +200,42 @@ describe('hostile bodies are a 4xx, never a 500', () => {
   });
 });
 
+describe('hostile custom webhook headers (decision 0013) are a 400 naming the header, never stored', () => {
+  const create = (headers: unknown) => call('POST', '/v1/webhooks', { key: a.apiKey, body: json({ url: LOCAL_URL, events: ['call.started'], headers }) });
+
+  it.each([
+    ['header injection in a value (CR/LF)', { 'X-Foo': 'ok\r\nX-Injected: 1' }, 'headers.X-Foo'],
+    ['a bare LF in a value', { 'X-Foo': 'a\nb' }, 'headers.X-Foo'],
+    ['CR/LF in a name', { 'X-Foo\r\nX-Injected': '1' }, 'headers.X-Foo\r\nX-Injected'],
+    ['a NUL in a value', { 'X-Foo': 'a\u0000b' }, 'headers.X-Foo'],
+    ['our signature header', { 'X-ODIS-Signature': 'sha256=forged' }, 'headers.X-ODIS-Signature'],
+    ['any X-ODIS-* (case-insensitive)', { 'x-odis-delivery-id': 'dlv_forged' }, 'headers.x-odis-delivery-id'],
+    ['a Standard Webhooks header', { 'Webhook-Signature': 'v1,forged' }, 'headers.Webhook-Signature'],
+    ['Host', { Host: 'internal.example' }, 'headers.Host'],
+    ['Content-Length (request smuggling)', { 'Content-Length': '0' }, 'headers.Content-Length'],
+    ['Transfer-Encoding (request smuggling)', { 'Transfer-Encoding': 'chunked' }, 'headers.Transfer-Encoding'],
+    ['Content-Type', { 'Content-Type': 'text/plain' }, 'headers.Content-Type'],
+    ['a hop-by-hop header', { Connection: 'close' }, 'headers.Connection'],
+    ['a Proxy-* header', { 'Proxy-Authorization': 'Basic x' }, 'headers.Proxy-Authorization'],
+    ['a value over 1,000 characters', { 'X-Big': 'v'.repeat(1001) }, 'headers.X-Big'],
+    ['a non-string value', { 'X-Num': 5 }, 'headers.X-Num'],
+    ['eleven headers', Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`X-H${i}`, 'v'])), 'headers'],
+    ['an array', ['X-Foo: 1'], 'headers'],
+  ])('%s', async (_name, headers, field) => {
+    const res = await create(headers);
+    expect(res.status).toBe(400);
+    expect(res.body.error?.field).toBe(field);
+  });
+
+  it('10 ordinary headers, Authorization among them, are stored and returned', async () => {
+    const headers = { Authorization: 'Bearer x', ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`X-H${i}`, `v${i}`])) };
+    const res = await create(headers);
+    expect(res.status).toBe(201);
+    expect(res.body.headers).toEqual(headers);
+    await call('DELETE', `/v1/webhooks/${res.body.id as string}`, { key: a.apiKey });
+  });
+});
+
 describe('unknown API keys', () => {
   it('300 requests with unknown keys get 401/429 without a database round trip each; a valid key gets 200 right after', async () => {
     const directory = app.get(AccountDirectory);

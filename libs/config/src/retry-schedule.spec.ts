@@ -104,3 +104,18 @@ describe('RetrySchedule.afterAttempt: what happens after attempt n (seed schedul
     expect(single.afterAttempt(1, failedAt)).toEqual({ kind: 'exhausted' });
   });
 });
+
+describe('RetrySchedule.holdingTierFor (Retry-After, decision 0013)', () => {
+  it('picks the shortest tier at least as long as the wait, else the longest', () => {
+    const s = RetrySchedule.parse('0,1s,2s,3s,4s');
+    expect(s.holdingTierFor(0)?.topic).toBe('webhooks.retry.2');
+    expect(s.holdingTierFor(1000)?.topic).toBe('webhooks.retry.2');
+    expect(s.holdingTierFor(1001)?.topic).toBe('webhooks.retry.3');
+    expect(s.holdingTierFor(3000)?.topic).toBe('webhooks.retry.4');
+    expect(s.holdingTierFor(60_000)?.topic).toBe('webhooks.retry.5');
+    const seed = RetrySchedule.default();
+    expect(seed.holdingTierFor(10 * 60_000)?.delayMs).toBe(30 * 60_000);
+    expect(seed.holdingTierFor(2 * 3_600_000)?.delayMs).toBe(2 * 3_600_000);
+    expect(RetrySchedule.parse('0').holdingTierFor(1000)).toBeUndefined();
+  });
+});

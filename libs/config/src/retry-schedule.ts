@@ -97,6 +97,22 @@ export class RetrySchedule {
     return failedAtMs + tier.delayMs;
   }
 
+  /**
+   * The tier that can hold a delivery for `waitMs` (decision 0013, `Retry-After`): the tier with the
+   * shortest delay that is at least `waitMs`, so it releases the delivery at its due time, never
+   * before (a record is released no later than its timestamp + its tier's delay); when no tier is
+   * that long, the longest (the dispatcher parks the delivery again when it comes back early).
+   */
+  holdingTierFor(waitMs: number): RetryTier | undefined {
+    let longest: RetryTier | undefined;
+    let best: RetryTier | undefined;
+    for (const tier of this.tiers) {
+      if (!longest || tier.delayMs > longest.delayMs) longest = tier;
+      if (tier.delayMs >= waitMs && (!best || tier.delayMs < best.delayMs)) best = tier;
+    }
+    return best ?? longest;
+  }
+
   /** The tier topics (`webhooks.retry.2` … `webhooks.retry.<maxAttempts>`). */
   get topics(): RetryTierTopic[] {
     return this.tiers.map((t) => t.topic);

@@ -8,3 +8,5 @@ export * from './ids.js';
 export * from './secret-box.js';
 export * from './limits.js';
 export * from './text.js';
+export * from './retry-after.js';
+export * from './custom-headers.js';

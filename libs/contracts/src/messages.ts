@@ -46,6 +46,9 @@ export const ValidatedEventCodec = messageCodec(validatedEventMessage, 'validate
   [KAFKA_HEADERS.eventId]: m.event_id,
 }));
 
+/** The bounds of a webhook's `rate_limit_per_second` (decision 0013). */
+export const RATE_LIMIT_PER_SECOND_BOUNDS = Object.freeze({ min: 1, max: 10_000 });
+
 export const SUBSCRIPTION_STATUSES = ['active', 'disabled'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
@@ -67,6 +70,10 @@ export const subscriptionSnapshot = z.object({
   version: z.number().int().positive(),
   disabled_reason: z.string().nullable().optional(),
   updated_at: isoTimestamp,
+  /** The webhook's own request headers, sent on every attempt (decision 0013); absent: none. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Most deliveries per second to this webhook (decision 0013); absent: no limit. */
+  rate_limit_per_second: z.number().int().positive().optional(),
 });
 export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
 /**
@@ -122,6 +129,12 @@ export const deliveryJob = z.object({
    */
   test: z.boolean().optional(),
   previous_attempts: z.array(attemptSummary).default([]),
+  /**
+   * Set when the receiver's `Retry-After` (429/503, capped at 2 h) pushed `due_at` beyond the
+   * schedule: the wait it asked for, in ms. Such a job may sit in a longer tier than its attempt's
+   * (decision 0013), and one released before `due_at` is parked again, not attempted.
+   */
+  retry_after_ms: z.number().int().nonnegative().optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 

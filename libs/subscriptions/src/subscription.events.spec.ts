@@ -81,3 +81,33 @@ describe('disableCauseOf', () => {
     expect(isExhaustionReason(null)).toBe(false);
   });
 });
+
+describe('custom headers (decision 0013)', () => {
+  it('are set at create, replaced as a whole by an update, and only a real change is an event', () => {
+    const withHeaders: SubscriptionEvent = { type: 'created', data: { ...(created.data as object), headers: { 'X-A': '1' } } as never };
+    const s = fold([withHeaders]);
+    expect(s.headers).toEqual({ 'X-A': '1' });
+    expect(fold([created]).headers).toEqual({});
+    expect(decideChanges(s, { headers: { 'X-A': '1' } })).toEqual([]);
+    const change = decideChanges(s, { headers: { 'X-B': '2' } });
+    expect(change).toEqual([{ type: 'updated', data: { headers: { 'X-B': '2' } } }]);
+    expect(fold([withHeaders, ...change]).headers).toEqual({ 'X-B': '2' });
+    expect(fold([withHeaders, ...decideChanges(s, { headers: {} })]).headers).toEqual({});
+    expect(decideChanges({ ...s, headers: undefined }, { headers: {} })).toEqual([]);
+  });
+});
+
+describe('rate limit (decision 0013)', () => {
+  it('set at create, changed or removed by an update; the same value is no event', () => {
+    const limited: SubscriptionEvent = { type: 'created', data: { ...(created.data as object), rate_limit_per_second: 20 } as never };
+    const s = fold([limited]);
+    expect(s.rateLimitPerSecond).toBe(20);
+    expect(fold([created]).rateLimitPerSecond).toBeNull();
+    expect(decideChanges(s, { rateLimitPerSecond: 20 })).toEqual([]);
+    const removed = decideChanges(s, { rateLimitPerSecond: null });
+    expect(removed).toEqual([{ type: 'updated', data: { rate_limit_per_second: null } }]);
+    expect(fold([limited, ...removed]).rateLimitPerSecond).toBeNull();
+    expect(fold([limited, ...decideChanges(s, { rateLimitPerSecond: 5 })]).rateLimitPerSecond).toBe(5);
+    expect(decideChanges({ ...s, rateLimitPerSecond: undefined }, { rateLimitPerSecond: null })).toEqual([]);
+  });
+});

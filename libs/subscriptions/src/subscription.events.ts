@@ -2,8 +2,9 @@ import type { EventType, SubscriptionStatus } from '@odis/contracts';
 
 /** The changes a webhook subscription goes through; its stream is append-only, one version per event. */
 export type SubscriptionEvent =
-  | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string } }
-  | { type: 'updated'; data: { url?: string; events?: EventType[]; description?: string | null } }
+  | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string; headers?: Record<string, string>; rate_limit_per_second?: number } }
+  /** `headers` replaces the whole set (`{}`: none); `rate_limit_per_second` null removes the limit. */
+  | { type: 'updated'; data: UpdatedEventData }
   /**
    * A new secret. With `previous_expires_at` (a rotation with overlap, decision 0010) the secret it
    * replaces keeps signing beside it until then; without it (PATCH secret, overlap 0) the replaced
@@ -19,6 +20,14 @@ export type SubscriptionEvent =
   | { type: 'disabled'; data: DisabledEventData }
   | { type: 'enabled'; data: Record<string, never> }
   | { type: 'deleted'; data: Record<string, never> };
+
+export interface UpdatedEventData {
+  url?: string;
+  events?: EventType[];
+  description?: string | null;
+  headers?: Record<string, string>;
+  rate_limit_per_second?: number | null;
+}
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
 
@@ -65,6 +74,10 @@ export interface SubscriptionState {
   url: string;
   events: EventType[];
   description: string | null;
+  /** The webhook's own request headers, sent on every attempt (decision 0013); absent on old states: none. */
+  headers?: Record<string, string>;
+  /** Most deliveries per second (decision 0013); null or absent: no limit. */
+  rateLimitPerSecond?: number | null;
   secretEncrypted: string;
   secretHint: string;
   /** The secret a rotation replaced, while it still signs (until `previousSecretExpiresAt`); else null. */
@@ -93,6 +106,8 @@ export function applySubscriptionEvent(
       url: event.data.url,
       events: [...event.data.events],
       description: event.data.description,
+      headers: { ...(event.data.headers ?? {}) },
+      rateLimitPerSecond: event.data.rate_limit_per_second ?? null,
       secretEncrypted: event.data.secret_encrypted,
       secretHint: event.data.secret_hint,
       previousSecretEncrypted: null,
@@ -119,6 +134,8 @@ export function applySubscriptionEvent(
       if (event.data.url !== undefined) next.url = event.data.url;
       if (event.data.events !== undefined) next.events = [...event.data.events];
       if (event.data.description !== undefined) next.description = event.data.description;
+      if (event.data.headers !== undefined) next.headers = { ...event.data.headers };
+      if (event.data.rate_limit_per_second !== undefined) next.rateLimitPerSecond = event.data.rate_limit_per_second;
       return next;
     case 'secret_rotated': {
       const expiresAt = event.data.previous_expires_at ? new Date(event.data.previous_expires_at) : null;
@@ -156,6 +173,10 @@ export interface SubscriptionChanges {
   url?: string;
   events?: EventType[];
   description?: string | null;
+  /** The whole new set of custom headers (`{}`: none). */
+  headers?: Record<string, string>;
+  /** The new rate limit (null: none). */
+  rateLimitPerSecond?: number | null;
   /** New secret, plaintext already sealed by the caller. */
   secret?: { encrypted: string; hint: string };
   status?: SubscriptionStatus;
@@ -167,15 +188,22 @@ export interface SubscriptionChanges {
  */
 export function decideChanges(state: SubscriptionState, changes: SubscriptionChanges): SubscriptionEvent[] {
   const events: SubscriptionEvent[] = [];
-  const updated: { url?: string; events?: EventType[]; description?: string | null } = {};
+  const updated: UpdatedEventData = {};
   if (changes.url !== undefined && changes.url !== state.url) updated.url = changes.url;
   if (changes.events !== undefined && !sameSet(changes.events, state.events)) updated.events = [...new Set(changes.events)];
   if (changes.description !== undefined && changes.description !== state.description) updated.description = changes.description;
+  if (changes.headers !== undefined && !sameHeaders(changes.headers, state.headers ?? {})) updated.headers = { ...changes.headers };
+  if (changes.rateLimitPerSecond !== undefined && changes.rateLimitPerSecond !== (state.rateLimitPerSecond ?? null)) updated.rate_limit_per_second = changes.rateLimitPerSecond;
   if (Object.keys(updated).length) events.push({ type: 'updated', data: updated });
   if (changes.secret) events.push({ type: 'secret_rotated', data: { secret_encrypted: changes.secret.encrypted, secret_hint: changes.secret.hint } });
   if (changes.status === 'disabled' && state.status !== 'disabled') events.push({ type: 'disabled', data: { ...OWNER_DISABLE } });
   if (changes.status === 'active' && state.status !== 'active') events.push({ type: 'enabled', data: {} });
   return events;
+}
+
+function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

@@ -34,7 +34,16 @@ export class SubscriptionStore {
 
   async create(
     accountId: string,
-    input: { url: string; events: SubscriptionState['events']; description: string | null; secretEncrypted: string; secretHint: string; id?: string },
+    input: {
+      url: string;
+      events: SubscriptionState['events'];
+      description: string | null;
+      secretEncrypted: string;
+      secretHint: string;
+      id?: string;
+      headers?: Record<string, string>;
+      rateLimitPerSecond?: number | null;
+    },
     actor: string,
     options: { maxPerAccount?: number } = {},
   ): Promise<SubscriptionState> {
@@ -45,6 +54,8 @@ export class SubscriptionStore {
         type: 'created',
         data: { url: input.url, events: [...new Set(input.events)], description: input.description, secret_encrypted: input.secretEncrypted, secret_hint: input.secretHint },
       };
+      if (input.headers && Object.keys(input.headers).length > 0) event.data.headers = { ...input.headers };
+      if (input.rateLimitPerSecond) event.data.rate_limit_per_second = input.rateLimitPerSecond;
       const at = new Date();
       const state = applySubscriptionEvent(null, event, { id, accountId, version: 1, at });
       await this.appendEvents(em, state, null, [event], actor, at);
@@ -296,6 +307,8 @@ export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
     version: state.version,
     disabled_reason: state.disabledReason,
     updated_at: state.updatedAt.toISOString(),
+    ...(state.headers && Object.keys(state.headers).length > 0 ? { headers: state.headers } : {}),
+    ...(state.rateLimitPerSecond ? { rate_limit_per_second: state.rateLimitPerSecond } : {}),
   };
 }
 
@@ -306,6 +319,8 @@ function toRow(s: SubscriptionState): SubscriptionEntity {
     url: s.url,
     events: s.events,
     description: s.description,
+    headers: s.headers ?? {},
+    rateLimitPerSecond: s.rateLimitPerSecond ?? null,
     secretEncrypted: s.secretEncrypted,
     secretHint: s.secretHint,
     previousSecretEncrypted: s.previousSecretEncrypted ?? null,
@@ -327,6 +342,8 @@ function fromRow(r: SubscriptionEntity): SubscriptionState {
     url: r.url,
     events: r.events as SubscriptionState['events'],
     description: r.description,
+    headers: r.headers ?? {},
+    rateLimitPerSecond: r.rateLimitPerSecond ?? null,
     secretEncrypted: r.secretEncrypted,
     secretHint: r.secretHint,
     previousSecretEncrypted: r.previousSecretEncrypted ?? null,

@@ -1,16 +1,47 @@
-import { checkWebhookBodySize, decodeMessage, deliveryJob } from '@odis/contracts';
+import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import type { DeliveryExecutor } from '../delivery/delivery-executor.js';
+import type { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
+import type { DeliveryExecutor, RecordSink } from '../delivery/delivery-executor.js';
+import type { WebhookRateLimiter } from '../delivery/webhook-rate-limiter.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+
+/** Parks a `Retry-After` job that came back before its due time (decision 0013). */
+export interface RetryAfterParking {
+  followUp: AttemptFollowUp;
+  /** Retries a failed produce until it succeeds (DurableSender). */
+  sink: RecordSink;
+  now?: () => number;
+}
+
+/** Paces the deliveries of rate-limited webhooks (decision 0013): the rate is the route's. */
+export interface RatePacing {
+  limiter: WebhookRateLimiter;
+  table: Pick<RoutingTable, 'get'>;
+}
 
 /** `webhooks.deliveries` → one attempt (or a skip), recorded before the message counts as done. */
 export class DeliveryJobHandler {
-  constructor(private readonly executor: DeliveryExecutor) {}
+  constructor(
+    private readonly executor: DeliveryExecutor,
+    private readonly parking?: RetryAfterParking,
+    private readonly pacing?: RatePacing,
+  ) {}
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
     const decoded = decodeMessage(deliveryJob, message.value);
     if (!decoded.ok) return Outcome.deadLetter(`undecodable delivery job: ${decoded.reason}`);
     const tooLarge = checkWebhookBodySize(decoded.value.body);
     if (tooLarge) return Outcome.deadLetter(`body_too_large: ${tooLarge}`);
+    // A receiver's Retry-After longer than the longest tier: the tier released the job at its bound;
+    // it goes back to a tier (not an attempt, nothing recorded) until the wait is over.
+    const park = this.parking?.followUp.parkAgain(decoded.value, (this.parking.now ?? Date.now)());
+    if (park) {
+      await this.parking!.sink.send(park.topic, [DeliveryJobCodec.encode(park.job)]);
+      return Outcome.done();
+    }
+    // A rate-limited webhook: wait for its next send slot (waiting is not an attempt).
+    const rate = this.pacing?.table.get(decoded.value.subscription_id)?.rateLimitPerSecond;
+    if (rate !== undefined) await this.pacing!.limiter.take(decoded.value.subscription_id, rate);
     await this.executor.runQueued(decoded.value);
     return Outcome.done();
   }

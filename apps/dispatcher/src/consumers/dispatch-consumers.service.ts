@@ -2,8 +2,11 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type Dynami
 import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { DispatcherConfig } from '../config/dispatcher.config.js';
+import { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { DurableSender } from '../delivery/durable-sender.js';
+import { WebhookRateLimiter } from '../delivery/webhook-rate-limiter.js';
+import { RoutingTable } from '../routing/routing-table.js';
 import { WebhookHttpClient } from '../delivery/webhook-http-client.js';
 import { FanOutProcessor } from '../fanout/fan-out.processor.js';
 import { SubscriptionChangelogService } from '../routing/subscription-changelog.service.js';
@@ -24,8 +27,9 @@ export class FanOutHandler implements ConsumerHandler {
 
 export const deliveryJobHandlerProvider: Provider = {
   provide: DeliveryJobHandler,
-  inject: [DeliveryExecutor],
-  useFactory: (executor: DeliveryExecutor) => new DeliveryJobHandler(executor),
+  inject: [DeliveryExecutor, AttemptFollowUp, DurableSender, RoutingTable],
+  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender, table: RoutingTable) =>
+    new DeliveryJobHandler(executor, { followUp, sink }, { limiter: new WebhookRateLimiter(), table }),
 };
 
 /**

@@ -61,3 +61,48 @@ describe('AttemptFollowUp with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
     expect(short.decide(job({ attempt: 1 }), summary(1), failedAt)).toMatchObject({ kind: 'retry', dueAt: failedAt + 1000, topic: 'webhooks.retry.2' });
   });
 });
+
+describe('AttemptFollowUp with Retry-After (decision 0013)', () => {
+  const tests = new AttemptFollowUp(RetrySchedule.parse('0,1s,2s,3s,4s'));
+  const seed = new AttemptFollowUp(RetrySchedule.default());
+  const current = { url: 'https://clinic.example.com/hook', secretEncrypted: 'enc' };
+
+  it('waits as long as the receiver asks when that is longer than the schedule, in a tier that can hold it', () => {
+    const d = tests.decide(job(), summary(1), failedAt, current, 3000);
+    expect(d).toMatchObject({ kind: 'retry', topic: 'webhooks.retry.4', dueAt: failedAt + 3000, job: { attempt: 2, due_at: failedAt + 3000, retry_after_ms: 3000 } });
+    if (d.kind === 'retry') expect(deliveryJob.safeParse(d.job).success).toBe(true);
+  });
+
+  it('never earlier than the schedule: a shorter Retry-After changes nothing', () => {
+    const d = seed.decide(job(), summary(1), failedAt, current, 3000);
+    expect(d).toMatchObject({ kind: 'retry', topic: 'webhooks.retry.2', dueAt: failedAt + 60_000 });
+    if (d.kind === 'retry') expect(d.job.retry_after_ms).toBeUndefined();
+    expect(seed.decide(job(), summary(1), failedAt, current, null)).toMatchObject({ dueAt: failedAt + 60_000 });
+  });
+
+  it('the seed schedule holds a 10-minute wait in the 30-minute tier, a 2-hour one in the 2-hour tier', () => {
+    expect(seed.decide(job(), summary(1), failedAt, current, 600_000)).toMatchObject({ topic: 'webhooks.retry.4', dueAt: failedAt + 600_000, job: { attempt: 2 } });
+    expect(seed.decide(job(), summary(1), failedAt, current, 7_200_000)).toMatchObject({ topic: 'webhooks.retry.5', dueAt: failedAt + 7_200_000, job: { attempt: 2 } });
+  });
+
+  it('a later attempt without Retry-After drops the earlier request', () => {
+    const first = tests.decide(job(), summary(1), failedAt, current, 3000);
+    if (first.kind !== 'retry') throw new Error('expected a retry');
+    const second = tests.decide(first.job, summary(2), failedAt + 3000, current, null);
+    expect(second).toMatchObject({ kind: 'retry', topic: 'webhooks.retry.3', dueAt: failedAt + 5000 });
+    if (second.kind === 'retry') expect(second.job.retry_after_ms).toBeUndefined();
+  });
+
+  it('the last attempt is exhausted whatever the receiver asks', () => {
+    expect(tests.decide(job({ attempt: 5 }), summary(5), failedAt, current, 3000).kind).toBe('exhausted');
+  });
+
+  it('parks again a Retry-After job released before its due time, and only such a job', () => {
+    const early = job({ attempt: 2, due_at: failedAt + 60_000, retry_after_ms: 60_000 });
+    expect(tests.parkAgain(early, failedAt + 4000)).toEqual({ topic: 'webhooks.retry.5', job: early });
+    expect(seed.parkAgain(early, failedAt + 4000)).toEqual({ topic: 'webhooks.retry.2', job: early });
+    expect(tests.parkAgain(early, failedAt + 59_500)).toBeNull();
+    expect(tests.parkAgain(job({ attempt: 2, due_at: failedAt + 60_000 }), failedAt)).toBeNull();
+    expect(tests.parkAgain({ ...early, manual: true }, failedAt)).toBeNull();
+  });
+});

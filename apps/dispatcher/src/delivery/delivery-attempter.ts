@@ -1,4 +1,4 @@
-import { odisSignature, standardWebhookSignature, WEBHOOK_HEADERS, type DeliveryJob } from '@odis/contracts';
+import { odisSignature, requestedRetryDelay, standardWebhookSignature, WEBHOOK_HEADERS, type DeliveryJob } from '@odis/contracts';
 import { AttemptOutcomeClassifier, type ClassifiedOutcome } from './attempt-outcome-classifier.js';
 import type { WebhookHttpClient } from './webhook-http-client.js';
 
@@ -11,6 +11,8 @@ export interface AttemptTarget {
   /** During a secret rotation's overlap: the replaced secret and when it stops signing (epoch ms). */
   previousSecret?: string;
   previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers (decision 0013): sent first, ours after them. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** The secrets one attempt is signed with: the current one, and the replaced one while its overlap lasts. */
@@ -25,6 +27,8 @@ export interface AttemptResult extends ClassifiedOutcome {
   attemptedAtMs: number;
   /** The headers the request was sent with (for the delivery log). */
   requestHeaders?: Record<string, string>;
+  /** The wait the receiver asked for with `Retry-After` on a 429/503 (ms, capped at 2 h); absent otherwise. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -76,8 +80,14 @@ export class DeliveryAttempter {
 
   async attempt(job: Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'attempt' | 'body'>, target: AttemptTarget): Promise<AttemptResult> {
     const attemptedAtMs = this.now();
-    const headers = this.buildHeaders(job, target, attemptedAtMs);
+    const signed = this.buildHeaders(job, target, attemptedAtMs);
+    // The API refuses reserved names (contracts' customHeadersProblem), so ours never collide; they
+    // are spread last all the same.
+    const headers = target.headers ? { ...target.headers, ...signed } : signed;
     const outcome = await this.client.post(target.url, job.body, headers);
-    return { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
+    const result: AttemptResult = { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
+    const retryAfterMs = outcome.kind === 'response' ? requestedRetryDelay(outcome.statusCode, outcome.retryAfter, this.now()) : null;
+    if (retryAfterMs !== null) result.retryAfterMs = retryAfterMs;
+    return result;
   }
 }

@@ -31,6 +31,8 @@ export interface DeliveryTarget {
   /** A rotation's replaced secret, signing beside `secret` until the epoch ms given (decision 0010). */
   previousSecret?: string;
   previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers (decision 0013). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export type TargetDecision = { kind: 'send'; target: DeliveryTarget } | { kind: 'skip'; reason: string };
@@ -88,6 +90,7 @@ export class DeliveryExecutor {
       target.previousSecret = route.previousSecret;
       target.previousSecretExpiresAtMs = route.previousSecretExpiresAtMs;
     }
+    if (route.headers !== undefined) target.headers = route.headers;
     return target;
   }
 
@@ -153,7 +156,7 @@ export class DeliveryExecutor {
     const decision: FollowUp =
       result.outcome === 'succeeded'
         ? SUCCEEDED
-        : this.deps.followUp.decide(job, summaryOf(job, result, result.attemptedAtMs), this.now(), { url: target.url, secretEncrypted: target.secretEncrypted });
+        : this.deps.followUp.decide(job, summaryOf(job, result, result.attemptedAtMs), this.now(), { url: target.url, secretEncrypted: target.secretEncrypted }, result.retryAfterMs ?? null);
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;

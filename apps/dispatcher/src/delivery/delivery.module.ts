@@ -59,6 +59,6 @@ import { WebhookHttpClient } from './webhook-http-client.js';
         }),
     },
   ],
-  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WebhookHttpClient],
+  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WebhookHttpClient, AttemptFollowUp],
 })
 export class DeliveryModule {}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:net';
-import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
+import { startTestReceiver, type TestReceiver, type TestReply } from '@odis/receiver-kit';
 import { classifyError } from './attempt-outcome-classifier.js';
 import { GotWebhookClient, type GotWebhookClientOptions } from './got-webhook-client.js';
 
@@ -17,12 +17,14 @@ describe('GotWebhookClient (real HTTP on 127.0.0.1)', () => {
 
   beforeAll(async () => {
     receiver = await startTestReceiver({
-      respond: (req) => {
+      respond: (req): TestReply => {
         if (req.path === '/slow') return { status: 200, delayMs: 5_000 };
         if (req.path === '/redirect') return { status: 302, headers: { location: '/elsewhere' } };
         if (req.path === '/big') return { status: 200, body: Buffer.alloc(200 * 1024, 'a') };
         if (req.path === '/big-error') return { status: 500, body: Buffer.alloc(200 * 1024, 'e') };
         if (req.path === '/503') return { status: 503, body: 'try later' };
+        if (req.path === '/429') return { status: 429, headers: { 'retry-after': '7' }, body: 'slow down' };
+        if (req.path === '/429-big') return { status: 429, headers: { 'retry-after': '9' }, body: Buffer.alloc(200 * 1024, 'r') };
         return { status: 200, body: 'ok' };
       },
     });
@@ -53,6 +55,14 @@ describe('GotWebhookClient (real HTTP on 127.0.0.1)', () => {
     expect(await client.post(`${receiver.url}/redirect`, '{}', {})).toMatchObject({ kind: 'response', statusCode: 302 });
     expect(await client.post(`${receiver.url}/503`, '{}', {})).toMatchObject({ kind: 'response', statusCode: 503 });
     expect(receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);
+  });
+
+  it('reports the Retry-After header of the response, also when the body was too large to read', async () => {
+    const client = make();
+    expect(await client.post(`${receiver.url}/429`, '{}', {})).toMatchObject({ kind: 'response', statusCode: 429, retryAfter: '7' });
+    expect(await client.post(`${receiver.url}/429-big`, '{}', {})).toMatchObject({ kind: 'response', statusCode: 429, truncated: true, retryAfter: '9' });
+    const plain = await client.post(`${receiver.url}/503`, '{}', {});
+    expect(plain.kind === 'response' && plain.retryAfter).toBeUndefined();
   });
 
   it('times out after the total timeout', async () => {

@@ -78,6 +78,7 @@ export class GotWebhookClient implements WebhookHttpClient {
     if (blocked) return { kind: 'error', error: new BlockedTargetError(blocked), durationMs: 0 };
     const max = this.options.maxResponseBytes;
     let statusCode = 0;
+    let retryAfter: string | undefined;
     let tooLarge = false;
     const request = this.client.post(url, { body, headers });
     // The promise API announces its response only after the whole body is read: take the status
@@ -85,6 +86,7 @@ export class GotWebhookClient implements WebhookHttpClient {
     request.on('request', (native: ClientRequest) => {
       native.once('response', (response: IncomingMessage) => {
         statusCode = response.statusCode ?? 0;
+        retryAfter = response.headers['retry-after'];
       });
     });
     request.on('downloadProgress', (progress: { transferred: number }) => {
@@ -95,16 +97,18 @@ export class GotWebhookClient implements WebhookHttpClient {
     });
     try {
       const response = await request;
-      return {
+      const outcome: HttpOutcome = {
         kind: 'response',
         statusCode: response.statusCode,
         body: response.rawBody ?? null,
         truncated: false,
         durationMs: performance.now() - started,
       };
+      if (response.headers['retry-after'] !== undefined) outcome.retryAfter = response.headers['retry-after'];
+      return outcome;
     } catch (error) {
       const durationMs = performance.now() - started;
-      if (tooLarge && statusCode > 0) return { kind: 'response', statusCode, body: null, truncated: true, durationMs };
+      if (tooLarge && statusCode > 0) return { kind: 'response', statusCode, body: null, truncated: true, durationMs, ...(retryAfter === undefined ? {} : { retryAfter }) };
       return { kind: 'error', error, durationMs };
     }
   }

@@ -8,6 +8,8 @@ export type HttpOutcome =
       /** True when the body exceeded the read cap and the download was cancelled. */
       truncated: boolean;
       durationMs: number;
+      /** The response's `Retry-After` header, when it has one (honoured on 429/503, decision 0013). */
+      retryAfter?: string;
     }
   | {
       kind: 'error';

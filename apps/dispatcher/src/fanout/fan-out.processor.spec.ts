@@ -64,6 +64,17 @@ describe('FanOutProcessor', () => {
     expect(processor.counters).toMatchObject({ events: 1, deliveries: 2, inline: 2, handedOff: 0 });
   });
 
+  it('hands every delivery of a rate-limited webhook to webhooks.deliveries, where its one partition owner paces it', async () => {
+    const { processor, table, posted, sent } = setup();
+    table.upsert(route({ id: 'wh_paced', url: 'https://paced.example.com/h', rateLimitPerSecond: 20 }));
+    table.upsert(route({ id: 'wh_free', url: 'https://free.example.com/h' }));
+    expect(await processor.process(message(validatedEvent('call.started', { event_id: 'evt_r' })))).toEqual({ kind: 'done' });
+    expect(posted).toEqual(['https://free.example.com/h']);
+    const handedOff = sent.filter((s) => s.topic === 'webhooks.deliveries').flatMap((s) => s.messages);
+    expect(handedOff.map((m) => m.key)).toEqual(['wh_paced']);
+    expect(processor.counters).toMatchObject({ inline: 1, handedOff: 1 });
+  });
+
   it('hands deliveries of a saturated endpoint off to webhooks.deliveries instead of waiting for it', async () => {
     const { processor, table, hanging, sent, posted } = setup(1);
     table.upsert(route({ id: 'wh_hang', url: 'https://hanging.example.com/h' }));

@@ -75,7 +75,11 @@ export class FanOutProcessor {
     const { limiter, executor } = this.deps;
     for (const { job, route } of planned) {
       const endpoint = route.endpoint;
-      if (limiter.tryAcquire(endpoint)) {
+      // A rate-limited webhook is paced by the one owner of its `webhooks.deliveries` partition (decision 0013).
+      if (route.rateLimitPerSecond !== undefined) {
+        this.counters.handedOff++;
+        (handoff ??= []).push(this.handoffMessage(job));
+      } else if (limiter.tryAcquire(endpoint)) {
         this.counters.inline++;
         work.push(executor.runHeld(job, DeliveryExecutor.targetOf(route)));
       } else if (limiter.isStalled(endpoint, this.handoffAfterMs) || limiter.queued(endpoint) >= this.maxWaiting) {

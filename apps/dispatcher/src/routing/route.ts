@@ -27,6 +27,10 @@ export interface Route {
    */
   readonly previousSecret?: string;
   readonly previousSecretExpiresAtMs?: number;
+  /** The webhook's own request headers, sent on every attempt (decision 0013); absent: none. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Most deliveries per second (decision 0013); absent: no limit. Such a webhook is delivered from `webhooks.deliveries` only. */
+  readonly rateLimitPerSecond?: number;
 }
 
 export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string; cause: 'url' | 'secret' };
@@ -97,6 +101,8 @@ export function routeFromSnapshot(
       secret,
       secretEncrypted: snapshot.secret_encrypted,
       ...previous,
+      ...(snapshot.headers && Object.keys(snapshot.headers).length > 0 ? { headers: Object.freeze({ ...snapshot.headers }) } : {}),
+      ...(snapshot.rate_limit_per_second ? { rateLimitPerSecond: snapshot.rate_limit_per_second } : {}),
     },
   };
 }

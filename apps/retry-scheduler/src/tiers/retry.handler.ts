@@ -46,13 +46,16 @@ export class RetryHandler {
     if (plan.releaseAtMs > now) return Outcome.deferUntil(plan.releaseAtMs);
 
     const position = `${message.topic}[${message.partition}]@${message.offset}`;
-    if (plan.capped) {
+    // A Retry-After job (decision 0013) may sit in a longer tier than its attempt's, and one whose wait
+    // outlasts the longest tier is released at the tier's bound: the dispatcher parks it again.
+    const heldByRetryAfter = job.retry_after_ms !== undefined;
+    if (plan.capped && !heldByRetryAfter) {
       this.logger.warn(
         `${job.delivery_id} (${position}): due_at ${new Date(job.due_at).toISOString()} lies beyond its tier's ` +
           `${tier.delayMs} ms after the record was written; released at the tier's bound instead`,
       );
     }
-    if (job.attempt !== tier.attempt) {
+    if (job.attempt !== tier.attempt && !heldByRetryAfter) {
       this.logger.warn(`${job.delivery_id} (${position}): attempt ${job.attempt} found in the tier of attempt ${tier.attempt}`);
     }
     try {

@@ -69,7 +69,11 @@ export class DeliveriesController {
   @ApiQuery({ name: 'event_id', required: false, type: String })
   @ApiQuery({ name: 'since', required: false, type: String, description: 'ISO-8601; attempts at or after this time' })
   @ApiQuery({ name: 'until', required: false, type: String, description: 'ISO-8601; attempts before this time (after since)' })
-  @ApiResponse({ status: 200, description: '{"object":"list","data":[delivery_attempt...],"has_more","next_cursor"}' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"object":"list","data":[delivery_attempt...],"has_more","next_cursor"}; each attempt has "next_attempt_at": when the next attempt is due (the schedule, pushed later by a 429/503 Retry-After, at most 2 h), null when none follows',
+  })
   @ApiResponse({ status: 400, ...errorResponse })
   @ApiResponse({ status: 404, ...errorResponse })
   @ApiOperation({

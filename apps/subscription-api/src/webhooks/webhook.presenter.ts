@@ -8,6 +8,10 @@ export function presentWebhook(s: SubscriptionState) {
     url: s.url,
     events: s.events,
     description: s.description,
+    /** The webhook's own request headers, sent on every attempt (decision 0013). */
+    headers: s.headers ?? {},
+    /** Most deliveries per second (decision 0013); null: no limit. */
+    rate_limit_per_second: s.rateLimitPerSecond ?? null,
     status: s.status,
     secret_hint: s.secretHint,
     /** While a rotation's replaced secret still signs beside the new one (decision 0010); else null. */

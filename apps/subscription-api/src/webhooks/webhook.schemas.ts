@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from '@odis/contracts';
+import { CUSTOM_HEADER_LIMITS, customHeadersProblem, EVENT_TYPES, RATE_LIMIT_PER_SECOND_BOUNDS } from '@odis/contracts';
 import { parseDuration } from '@odis/config';
 
 const eventsField = z
@@ -13,6 +13,33 @@ const secretField = z
   .max(256, 'must be at most 256 characters')
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const descriptionField = z.string({ message: 'must be a string' }).max(500, 'must be at most 500 characters').nullable();
+/** Most deliveries per second to the webhook (decision 0013): beyond it deliveries wait, never fail. */
+const rateLimitField = z
+  .number({ message: 'must be a whole number of deliveries per second' })
+  .int('must be a whole number of deliveries per second')
+  .min(RATE_LIMIT_PER_SECOND_BOUNDS.min, `must be at least ${RATE_LIMIT_PER_SECOND_BOUNDS.min}`)
+  .max(RATE_LIMIT_PER_SECOND_BOUNDS.max, `must be at most ${RATE_LIMIT_PER_SECOND_BOUNDS.max}`)
+  .meta({
+    description: `Most deliveries per second to this webhook (${RATE_LIMIT_PER_SECOND_BOUNDS.min}-${RATE_LIMIT_PER_SECOND_BOUNDS.max}); deliveries beyond it wait (they neither fail nor count as attempts). PATCH null removes the limit.`,
+    example: 20,
+  });
+
+/**
+ * The webhook's own request headers (decision 0013): at most 10, HTTP-token names, no reserved
+ * name (X-ODIS-*, webhook-*, Content-Type, Host, hop-by-hop, …), printable ASCII values without
+ * CR/LF/NUL. A problem is a 400 naming `headers.<Name>`.
+ */
+const headersField = z
+  .record(z.string(), z.unknown(), { message: 'must be an object of header names to string values' })
+  .superRefine((headers, ctx) => {
+    const problem = customHeadersProblem(headers);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.name === null ? [] : [problem.name] });
+  })
+  .transform((headers) => headers as Record<string, string>)
+  .meta({
+    description: `Sent on every attempt. At most ${CUSTOM_HEADER_LIMITS.maxHeaders}; values at most ${CUSTOM_HEADER_LIMITS.maxValueLength} characters; reserved names (X-ODIS-*, webhook-*, Content-Type, Content-Length, Host, User-Agent, Connection, Transfer-Encoding, Upgrade, TE, Trailer, Keep-Alive, Expect, Proxy-*) are refused. PATCH replaces the whole set; {} removes all.`,
+    example: { Authorization: 'Bearer your-receiver-token' },
+  });
 
 /** `POST /v1/webhooks`: the public page's body, plus an optional description. */
 export const createWebhookBody = z.strictObject({
@@ -20,6 +47,8 @@ export const createWebhookBody = z.strictObject({
   events: eventsField,
   secret: secretField.optional(),
   description: descriptionField.optional(),
+  headers: headersField.optional(),
+  rate_limit_per_second: rateLimitField.optional(),
 });
 
 /** `PATCH /v1/webhooks/{id}`. */
@@ -29,6 +58,8 @@ export const updateWebhookBody = z
     events: eventsField.optional(),
     secret: secretField.optional(),
     description: descriptionField.optional(),
+    headers: headersField.optional(),
+    rate_limit_per_second: rateLimitField.nullable().optional(),
     status: z.enum(['active', 'disabled'], { message: 'must be "active" or "disabled"' }).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one field' });

@@ -42,7 +42,7 @@ export class WebhooksController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a webhook endpoint' })
   @ApiBody({ schema: schema(createWebhookBody) })
-  @ApiResponse({ status: 201, description: 'The webhook; `secret` is included only when it was generated' })
+  @ApiResponse({ status: 201, description: 'The webhook (with its `headers`); `secret` is included only when it was generated' })
   @ApiResponse({ status: 400, ...errorResponse })
   @ApiResponse({ status: 409, description: 'webhook_limit_reached: the account has WEBHOOK_MAX_PER_ACCOUNT webhooks already' })
   async create(@AccountId() accountId: string, @Body(new ZodPipe(createWebhookBody)) body: CreateWebhookBody, @Res({ passthrough: true }) res: Response) {

@@ -28,7 +28,7 @@ export class WebhooksService {
     const id = newId('wh');
     const webhook = await this.store.create(
       accountId,
-      { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret) },
+      { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret), headers: body.headers, rateLimitPerSecond: body.rate_limit_per_second },
       actor,
       { maxPerAccount: this.config.WEBHOOK_MAX_PER_ACCOUNT },
     );
@@ -40,6 +40,8 @@ export class WebhooksService {
       url: body.url === undefined ? undefined : await this.checkUrl(body.url),
       events: body.events,
       description: body.description,
+      headers: body.headers,
+      rateLimitPerSecond: body.rate_limit_per_second,
       status: body.status,
       secret: body.secret === undefined ? undefined : { encrypted: this.box.encrypt(body.secret, id), hint: secretHint(body.secret) },
     };

@@ -19,6 +19,14 @@ export class SubscriptionEntity {
   @Column({ type: 'text', nullable: true })
   description: string | null;
 
+  /** The webhook's own request headers (decision 0013); `{}`: none. */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  headers: Record<string, string>;
+
+  /** Most deliveries per second to this webhook (decision 0013); null: no limit. */
+  @Column({ name: 'rate_limit_per_second', type: 'int', nullable: true })
+  rateLimitPerSecond: number | null;
+
   /** SecretBox ciphertext (AES-256-GCM); never the plaintext. */
   @Column({ name: 'secret_encrypted', type: 'text' })
   secretEncrypted: string;
