@@ -11,11 +11,12 @@
  * identical body bytes; Send test event shows the receiver's own status code.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { Browser } from 'playwright-core';
+import { simpleParser } from 'mailparser';
 import request from 'supertest';
 import { EVENT_TOPICS, newId, RETRY_TIER_ATTEMPTS, retryTierTopic, SEED_EXAMPLES, TOPICS, ValidatedEventCodec, type EventType } from '@odis/contracts';
 import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
@@ -164,6 +165,16 @@ describe('dashboard: disabled after failures, re-enabled and recovered in Chromi
     for (const r of recovered) expect(r.headers['x-odis-attempt']).toBe('1');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });
+
+    // The disable email's recover call (since the exhausted event's ingest time) counts the same missed events.
+    const mail = await waitFor(async () => {
+      const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'));
+      return files.length === 1 ? simpleParser(readFileSync(join(mailDir, files[0]!))) : null;
+    }, { timeoutMs: 20_000, message: 'the disable email' });
+    const emailSince = /"since":"([^"]+)"/.exec(mail.text ?? '')?.[1];
+    expect(emailSince).toBeDefined();
+    const emailDryRun = await server().post(`/v1/webhooks/${webhookId}/recover`).set(auth).send({ since: emailSince, dry_run: true }).expect(202);
+    expect(emailDryRun.body.events).toBe(missed.length);
 
     // 6. Redeliver the first event from the delivery log (filtered by its event id): identical bytes.
     const original = receiver.requests.find((r) => eventIdOf(r) === delivered)!;

@@ -135,11 +135,17 @@ export const deliveryJob = z.object({
    * (decision 0013), and one released before `due_at` is parked again, not attempted.
    */
   retry_after_ms: z.number().int().nonnegative().optional(),
+  /**
+   * When the event was ingested (its `received_at`), for deliveries of an ingested event (fan-out,
+   * recovery): carried to the exhausted message so the disable email's recover call starts there.
+   */
+  event_received_at: isoTimestamp.optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 
 /** What names a delivery and what it sends: everything a first attempt needs besides its timing. */
-export type FirstAttempt = Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'account_id' | 'subscription_id' | 'url' | 'secret_encrypted' | 'body'>;
+export type FirstAttempt = Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'account_id' | 'subscription_id' | 'url' | 'secret_encrypted' | 'body'> &
+  Partial<Pick<DeliveryJob, 'event_received_at'>>;
 
 /**
  * A delivery's first attempt, due at `nowMs`: what fan-out, a recovery, a redelivery and a test
@@ -162,6 +168,7 @@ export function firstAttemptJob(d: FirstAttempt, nowMs: number, createdAt = new 
     created_at: createdAt,
     previous_attempts: [],
   };
+  if (d.event_received_at) job.event_received_at = d.event_received_at;
   if (flags.manual) job.manual = true;
   if (flags.test) job.test = true;
   return job;
@@ -214,6 +221,8 @@ export const exhaustedDelivery = z.object({
   ...deliveryRef,
   attempts: z.array(attemptSummary).min(1),
   exhausted_at: isoTimestamp,
+  /** When the exhausted delivery's event was ingested (absent on older jobs): where recovery starts. */
+  event_received_at: isoTimestamp.optional(),
 });
 export type ExhaustedDelivery = z.infer<typeof exhaustedDelivery>;
 export const ExhaustedDeliveryCodec = messageCodec(exhaustedDelivery, 'exhausted-delivery.v1', (m) => m.subscription_id, deliveryIdHeader);

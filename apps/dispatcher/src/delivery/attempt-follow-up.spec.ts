@@ -25,7 +25,7 @@ describe('AttemptFollowUp with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
 
   it('failed attempt n < 5 → attempt n+1 on webhooks.retry.<n+1>, due per the table, history appended', () => {
     const delays = { 1: 60_000, 2: 300_000, 3: 1_800_000, 4: 7_200_000 } as Record<number, number>;
-    let current = job();
+    let current = job({ event_received_at: '2024-01-15T10:29:59.990Z' });
     for (let n = 1; n <= 4; n++) {
       const d = router.decide(current, summary(n), failedAt);
       if (d.kind !== 'retry') throw new Error(`expected a retry after attempt ${n}`);
@@ -41,7 +41,12 @@ describe('AttemptFollowUp with the seed schedule (1 m, 5 m, 30 m, 2 h)', () => {
     const last = router.decide(current, summary(5), failedAt);
     if (last.kind !== 'exhausted') throw new Error('expected exhaustion');
     expect(last.message.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5]);
-    expect(last.message).toMatchObject({ delivery_id: 'dlv_1', subscription_id: 'wh_1', exhausted_at: '2024-01-15T10:30:00.000Z' });
+    expect(last.message).toMatchObject({
+      delivery_id: 'dlv_1',
+      subscription_id: 'wh_1',
+      exhausted_at: '2024-01-15T10:30:00.000Z',
+      event_received_at: '2024-01-15T10:29:59.990Z', // through every retry, for the disable email's recover call
+    });
     expect(exhaustedDelivery.safeParse(last.message).success).toBe(true);
   });
 

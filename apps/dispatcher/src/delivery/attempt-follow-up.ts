@@ -50,6 +50,7 @@ export class AttemptFollowUp {
           url: current.url,
           attempts,
           exhausted_at: new Date(failedAtMs).toISOString(),
+          ...(job.event_received_at ? { event_received_at: job.event_received_at } : {}),
         },
       };
     }

@@ -20,6 +20,7 @@ describe('FanOutPlanner', () => {
     expect(a.body).toBe(b.body);
     expect(a).toMatchObject({ attempt: 1, due_at: now, url: 'https://a.example.com/x', subscription_id: 'wh_a', event_type: 'call.ended', account_id: 'acct_1', previous_attempts: [] });
     expect(a.created_at).toBe('2024-01-15T10:30:02.000Z');
+    expect(a.event_received_at).toBe(event.received_at); // the disable email's recover call starts here
     expect(planned[1].route.id).toBe('wh_b');
     expect(deliveryJob.safeParse(a).success).toBe(true);
   });

@@ -32,6 +32,7 @@ export class FanOutPlanner {
             url: route.url,
             secret_encrypted: route.secretEncrypted,
             body,
+            event_received_at: event.received_at,
           },
           nowMs,
           createdAt,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AttemptSummary } from '@odis/contracts';
-import { DisabledWebhookEmail, disableReason, escapeHtml, type DisabledWebhookEmailInput } from './disabled-webhook-email.js';
+import { DisabledWebhookEmail, disableReason, escapeHtml, recoverSince, type DisabledWebhookEmailInput } from './disabled-webhook-email.js';
 
 const times = ['2024-01-15T10:30:00.000Z', '2024-01-15T10:31:00.200Z', '2024-01-15T10:36:00.400Z', '2024-01-15T11:06:00.600Z', '2024-01-15T13:06:00.800Z'];
 const attempts: AttemptSummary[] = times.map((t, i) => ({
@@ -60,15 +60,27 @@ describe('DisabledWebhookEmail', () => {
   it.each([
     ['text', email.text],
     ['html', email.html],
-  ])('%s part: how to recover the missed events, since the first failed attempt', (_part, body) => {
+  ])('%s part: how to recover the missed events (a job without the ingest time: since the first failed attempt)', (_part, body) => {
     expect(body).toContain('curl -X POST https://api.odis.ai/v1/webhooks/wh_abc123/recover');
     expect(body).toContain(times[0]);
     expect(body).toContain('X-ODIS-Event-Id');
     expect(body).toContain('dry_run');
   });
 
-  it('the recover call starts at the first failed attempt', () => {
+  it('the recover call starts at the first failed attempt when the job does not carry the ingest time', () => {
     expect(email.text).toContain(`-d '{"since":"${times[0]}"}'`);
+  });
+
+  it('the recover call starts when the exhausted event was ingested (recovery selects by ingest time, which precedes attempt 1)', () => {
+    const ingested = '2024-01-15T10:29:59.950Z';
+    const withIngest = composer.compose(input({ delivery: { id: 'dlv_1', eventId: 'evt_1', eventType: 'call.ended', eventReceivedAt: ingested } }));
+    expect(withIngest.text).toContain(`-d '{"since":"${ingested}"}'`);
+    expect(withIngest.html).toContain(ingested);
+  });
+
+  it('never starts later than the first failed attempt, whatever the ingest time says', () => {
+    expect(recoverSince('2024-01-15T10:45:00.000Z', attempts, 'x')).toBe(times[0]);
+    expect(recoverSince(undefined, [], '2024-01-15T13:06:01.000Z')).toBe('2024-01-15T13:06:01.000Z');
   });
 
   it('text part carries the JSON body of the PATCH as is; HTML escapes it', () => {

@@ -8,7 +8,7 @@ export interface DisabledWebhookEmailInput {
   /** The reason recorded on the webhook ("5 failed delivery attempts; last error: HTTP 500"). */
   reason: string;
   /** The delivery whose attempts were exhausted. */
-  delivery: { id: string; eventId: string; eventType: string };
+  delivery: { id: string; eventId: string; eventType: string; eventReceivedAt?: string };
   attempts: readonly AttemptSummary[];
 }
 
@@ -35,6 +35,17 @@ export function describeAttemptResult(a: AttemptSummary): string {
   else parts.push('failed');
   if (a.error_message && a.status_code == null) parts.push(`(${truncate(oneLine(a.error_message), 200)})`);
   return parts.join(' ');
+}
+
+/**
+ * Where the email's recover call starts: when the exhausted delivery's event was ingested (recovery
+ * selects events by ingest time, and that event is the first the endpoint missed), or, for a job that
+ * does not carry it, the first failed attempt; whichever is earlier.
+ */
+export function recoverSince(eventReceivedAt: string | undefined, attempts: readonly AttemptSummary[], fallback: string): string {
+  const firstFailed = attempts.find((a) => a.outcome === 'failed')?.attempted_at ?? fallback;
+  if (!eventReceivedAt) return firstFailed;
+  return Date.parse(eventReceivedAt) < Date.parse(firstFailed) ? eventReceivedAt : firstFailed;
 }
 
 /** The class of the last failure, for the disable reason: `HTTP 500`, `timeout`, `connection_refused`. */
@@ -71,7 +82,7 @@ function truncate(value: string, max: number): string {
  * The email an account gets when one of its webhooks was disabled after its last failed attempt:
  * which webhook (URL and id), when and why (every attempt with its time and result), how to
  * turn it back on (the API call and the dashboard page) and how to get back the events it missed
- * (the recover call, since the first failed attempt). Plain text and HTML; everything that came
+ * (the recover call, since the first event it missed). Plain text and HTML; everything that came
  * from the customer or from their endpoint is escaped in the HTML and kept on one line in headers.
  */
 export class DisabledWebhookEmail {
@@ -94,7 +105,7 @@ export class DisabledWebhookEmail {
   }
 
   /**
-   * The exact recover call: every event since the first failed attempt of this delivery, delivered
+   * The exact recover call: every event since `since` (the first event the endpoint missed), delivered
    * again with its original event id (receivers de-duplicate on it), once the webhook is active again.
    */
   recoverCommand(webhookId: string, since: string): string {
@@ -114,8 +125,7 @@ export class DisabledWebhookEmail {
     const subject = truncate(`Your ODIS webhook was disabled: ${url}`, 250);
     const greeting = input.account.name ? `Hello ${oneLine(input.account.name)},` : 'Hello,';
     const command = this.reenableCommand(id);
-    // Recover from the first failed attempt on: nothing the endpoint missed is left out.
-    const since = attempts.find((a) => a.outcome === 'failed')?.attempted_at ?? when;
+    const since = recoverSince(input.delivery.eventReceivedAt, attempts, when);
     const recover = this.recoverCommand(id, since);
     const dashboard = this.dashboardUrl ? `${this.dashboardUrl}` : null;
 
@@ -150,7 +160,7 @@ export class DisabledWebhookEmail {
       '',
       `- or in the dashboard: Settings → Webhooks, open the webhook and set its status to Active${dashboard ? ` (${dashboard})` : ''}.`,
       '',
-      `Then get back the events it missed: every event since the first failed attempt (${since}) is delivered`,
+      `Then get back the events it missed: every event since the first one it missed (ingested ${since}) is delivered`,
       'again with its original event id (X-ODIS-Event-Id), so your endpoint can skip any it already has:',
       '',
       recover
@@ -198,7 +208,7 @@ ${rows}
       dashboard ? ` (<a href="${e(dashboard)}">${e(dashboard)}</a>)` : ''
     }.</p>
 <h3>Recover the missed events</h3>
-<p>Then get back the events it missed: every event since the first failed attempt (${e(since)}) is delivered again with its original event id (<code>X-ODIS-Event-Id</code>), so your endpoint can skip any it already has:</p>
+<p>Then get back the events it missed: every event since the first one it missed (ingested ${e(since)}) is delivered again with its original event id (<code>X-ODIS-Event-Id</code>), so your endpoint can skip any it already has:</p>
 <pre style="background:#f4f4f4;padding:8px">${e(recover)}</pre>
 <p>Add <code>"dry_run": true</code> to count them first. The event log keeps events for 30 days by default.</p>
 <p>— ODIS Webhooks</p>

@@ -126,7 +126,7 @@ export class ExhaustedHandler {
       webhook: { id: x.subscription_id, url: x.url },
       disabledAt: state.disabledAt ?? new Date(this.clock()),
       reason: state.disabledReason ?? reason,
-      delivery: { id: x.delivery_id, eventId: x.event_id, eventType: x.event_type },
+      delivery: { id: x.delivery_id, eventId: x.event_id, eventType: x.event_type, eventReceivedAt: x.event_received_at },
       attempts: x.attempts,
     });
     const inserted = await this.deps.notifications.insert({

@@ -91,6 +91,7 @@ export function recoveryJob(
       url: webhook.url,
       secret_encrypted: webhook.secretEncrypted,
       body: webhookBodyOf(event),
+      event_received_at: event.received_at,
     },
     nowMs,
   );
