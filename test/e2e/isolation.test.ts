@@ -32,7 +32,7 @@ import { createAccount, startSubscriptionApi } from '../api/subscription-api.har
 import { appEnv, baseUrl, getJson, suffix, TEST_ENCRYPTION_KEY, TestKafka, waitReady, waitRouted, type TopicTap } from '../dispatch/support.js';
 import { connection, ensurePlatformTopics, seedGroupAtEnd, withAdmin } from '../retry/retry-test-kit.js';
 import { requireEnv, waitFor } from '../support/infra.js';
-import { attemptsByDelivery, IsolationFleet, loadHanging, startHangingReceiver, type PhaseFigures } from './isolation-scenario.js';
+import { attemptsByDelivery, IsolationFleet, loadHanging, startHangingReceiver, type PhaseFigures } from '../../bench/isolation-scenario.js';
 
 const SCHEDULE_MS = [0, 1_000, 2_000, 3_000, 4_000];
 const TIMEOUT_MS = 2_000;

@@ -1,6 +1,6 @@
 /**
  * The endpoint-isolation scenario of issue 12 (decision 0014), shared by test/e2e/isolation.test.ts
- * and bench/isolation.bench.ts: healthy webhooks and webhooks that fail once then succeed, on the
+ * and bench/isolation.bench.ts (here because the build, which the benchmarks run from, leaves test/ out): healthy webhooks and webhooks that fail once then succeed, on the
  * same Kafka partitions as a webhook whose endpoint accepts connections and never answers; how late
  * the healthy deliveries and the retries are, with and without the hanging endpoint loaded.
  */
@@ -128,7 +128,6 @@ export class IsolationFleet {
       for (const m of messages) this.producedAt.set(JSON.parse(String(m.value)).event_id as string, at);
       await this.producer.send(TOPIC, messages);
     };
-    const healthyRounds = ticks;
     const failOnceBefore = this.failOnce.map((h) => h.receiver.count);
     const healthyBefore = this.healthy.map((h) => h.receiver.count);
     await send(this.failOnce, 0);
@@ -139,7 +138,7 @@ export class IsolationFleet {
     }
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     const done = () =>
-      this.healthy.every((h, i) => h.receiver.count >= healthyBefore[i]! + healthyRounds) && this.failOnce.every((h, i) => h.receiver.count >= failOnceBefore[i]! + 2);
+      this.healthy.every((h, i) => h.receiver.count >= healthyBefore[i]! + ticks) && this.failOnce.every((h, i) => h.receiver.count >= failOnceBefore[i]! + 2);
     while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 
     const latencies: number[] = [];
