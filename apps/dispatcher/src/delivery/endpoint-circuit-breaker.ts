@@ -8,6 +8,9 @@ import type { ErrorClass } from '@odis/contracts';
  */
 const UNRESPONSIVE: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['timeout', 'connection_refused', 'connection_reset', 'network', 'dns', 'tls']);
 
+/** Most endpoints tracked at once; beyond it the closed ones (a few failures counted) are forgotten. */
+const MAX_TRACKED = 10_000;
+
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** What to do with one delivery of an endpoint now. */
@@ -132,6 +135,7 @@ export class EndpointCircuitBreaker {
     }
     const now = this.now();
     if (!h) {
+      if (this.health.size >= MAX_TRACKED) this.forgetClosed();
       this.health.set(endpoint, { consecutiveFailures: 1, openUntil: 0, openings: 0, openedAt: 0, probeUntil: 0 });
       if (this.options.failureThreshold <= 1) this.open(this.health.get(endpoint)!, now);
       return;
@@ -167,6 +171,11 @@ export class EndpointCircuitBreaker {
       }
     }
     return { tracked: this.health.size, open, half_open: halfOpen, opened_total: this.openedTotal, closed_total: this.closedTotal, probes_total: this.probesTotal, endpoints: listed };
+  }
+
+  /** Bounds memory: endpoints still closed (failures counted, never answered again) are forgotten first. */
+  private forgetClosed(): void {
+    for (const [endpoint, h] of this.health) if (h.openUntil === 0) this.health.delete(endpoint);
   }
 
   private open(h: EndpointHealth, now: number): void {
