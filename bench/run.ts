@@ -4,12 +4,14 @@ import { apiBenchmark } from './api.bench.js';
 import { dispatchBenchmark } from './dispatch.bench.js';
 import { idleBenchmark } from './idle.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
+import { isolationBenchmark } from './isolation.bench.js';
 import { schedulerBenchmark } from './scheduler.bench.js';
 import { BenchStack } from './stack.js';
 
 /**
  * `npm run bench`: every benchmark on one local stack, in one run, figures printed as tables.
- * Select some with BENCH=idle,api,ingest,dispatch,scheduler (default: all, in that order).
+ * Select some with BENCH=idle,api,ingest,dispatch,scheduler (default: all, in that order);
+ * BENCH=isolation (endpoint isolation, ~2 min) runs only when named.
  */
 type Bench = { name: string; run: (stack: BenchStack) => Promise<unknown> };
 
@@ -21,9 +23,11 @@ const benches: Bench[] = [
   { name: 'ingest', run: (s) => ingestBenchmark(s) },
   { name: 'dispatch', run: (s) => dispatchBenchmark(s) },
   { name: 'scheduler', run: (s) => schedulerBenchmark(s) },
+  { name: 'isolation', run: (s) => isolationBenchmark(s) },
 ];
+const onlyWhenNamed = new Set(['isolation']);
 
-const selected = process.env.BENCH ? process.env.BENCH.split(',') : benches.map((b) => b.name);
+const selected = process.env.BENCH ? process.env.BENCH.split(',') : benches.map((b) => b.name).filter((n) => !onlyWhenNamed.has(n));
 process.stdout.write(`# ODIS Webhooks benchmarks — ${new Date().toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
 const stack = await BenchStack.start();
 let failed = false;

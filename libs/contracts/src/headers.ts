@@ -28,4 +28,6 @@ export const KAFKA_HEADERS = {
   dlqSourcePartition: 'odis-dlq-source-partition',
   dlqSourceOffset: 'odis-dlq-source-offset',
   dlqFailedAt: 'odis-dlq-failed-at',
+  /** On a delivery job parked on a retry tier without an attempt (endpoint circuit open; decision 0014): the reason. */
+  parked: 'odis-parked',
 } as const;

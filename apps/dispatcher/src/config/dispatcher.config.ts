@@ -48,6 +48,17 @@ export const dispatcherSettings = defineSettings(
       .describe(
         'how long fan-out waits for a busy endpoint before handing the delivery to `webhooks.deliveries`; an endpoint with every slot held and none freed for this long gets its deliveries handed off at once',
       ),
+    DISPATCH_BREAKER_FAILURES: settings
+      .int(5, 0, 1_000)
+      .describe(
+        'consecutive unanswered attempts (timeout, refused, reset, DNS, TLS) that open an endpoint origin\'s circuit breaker: its new deliveries are then parked on the retry path, not attempted (decision 0014); 0 = no breaker',
+      ),
+    DISPATCH_BREAKER_OPEN_MS: settings
+      .int(30_000, 100, 3_600_000)
+      .describe('how long an opened breaker parks first attempts before one probe goes (doubled after each failed probe); also how long a delivery of a stalled endpoint with a full queue is parked'),
+    DISPATCH_BREAKER_MAX_OPEN_MS: settings
+      .int(300_000, 100, 86_400_000)
+      .describe('longest opening of a breaker after repeated failed probes (at least `DISPATCH_BREAKER_OPEN_MS`; a parked delivery never waits longer than the last retry tier\'s delay)'),
     DISPATCH_FANOUT_GROUP: z.string().optional().default('dispatcher-fanout').describe('consumer group of the `events.*` topics'),
     DISPATCH_DELIVERY_GROUP: z.string().optional().default('dispatcher-deliveries').describe('consumer group of `webhooks.deliveries`'),
     DISPATCH_FROM_BEGINNING: settings

@@ -14,6 +14,8 @@ import { buildAttemptRecord, buildSkippedRecord, summaryOf } from './attempt-rec
 import type { AttemptResult, DeliveryAttempter } from './delivery-attempter.js';
 import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
 import type { AttemptFollowUp, FollowUp } from './attempt-follow-up.js';
+import type { EndpointCircuitBreaker } from './endpoint-circuit-breaker.js';
+import type { DeliveryParker, ParkReason } from './delivery-parker.js';
 
 const SUCCEEDED: FollowUp = Object.freeze({ kind: 'none', reason: 'succeeded' });
 
@@ -45,6 +47,10 @@ export interface DispatchCounters {
   retried: number;
   exhausted: number;
   inFlight: number;
+  /** Deliveries parked on the retry path without an attempt (decision 0014), by reason. */
+  parked: number;
+  parkedCircuitOpen: number;
+  parkedStalled: number;
 }
 
 export interface DeliveryExecutorDeps {
@@ -60,6 +66,19 @@ export interface DeliveryExecutorDeps {
   sendDurably?: (topic: string, messages: OutboundMessage[]) => Promise<void>;
   /** How long a job may refer to a subscription the table has never seen before it counts as deleted. */
   unknownSubscriptionGraceMs?: number;
+  /**
+   * Endpoint isolation (decision 0014): the per-origin breaker and the parker. Without them every
+   * delivery is attempted and a queued job waits for its endpoint's slot in the consumer's window.
+   */
+  breaker?: EndpointCircuitBreaker;
+  parker?: DeliveryParker;
+  /** An endpoint with every slot held and none freed for this long is stalled (DISPATCH_HANDOFF_AFTER_MS). */
+  stallAfterMs?: number;
+}
+
+/** Attempt 1 of a scheduled delivery (not a manual redelivery or test event): what an open breaker parks. */
+export function isFirstScheduledAttempt(job: DeliveryJob): boolean {
+  return job.attempt === 1 && !job.manual;
 }
 
 const EVENT_SET = new Set<string>(EVENT_TYPES);
@@ -72,7 +91,18 @@ const EVENT_SET = new Set<string>(EVENT_TYPES);
  * caller may then let the consumer commit.
  */
 export class DeliveryExecutor {
-  readonly counters: DispatchCounters = { attempts: 0, succeeded: 0, failed: 0, skipped: 0, retried: 0, exhausted: 0, inFlight: 0 };
+  readonly counters: DispatchCounters = {
+    attempts: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    retried: 0,
+    exhausted: 0,
+    inFlight: 0,
+    parked: 0,
+    parkedCircuitOpen: 0,
+    parkedStalled: 0,
+  };
   private readonly now: () => number;
   private readonly graceMs: number;
   private readonly sendDurably: (topic: string, messages: OutboundMessage[]) => Promise<void>;
@@ -123,16 +153,72 @@ export class DeliveryExecutor {
     return { kind: 'send', target: { url: job.url, endpoint: endpoint ?? job.url, secret, secretEncrypted: job.secret_encrypted } };
   }
 
-  /** A job from `webhooks.deliveries`: skip it, or wait for its endpoint's slot and attempt it. */
+  /**
+   * A job from `webhooks.deliveries`: skip it, park it (its endpoint's breaker is open, or the
+   * endpoint is stalled and already has a full queue: it must not hold a place in the consumer's
+   * window for the endpoint's timeouts), or wait for its endpoint's slot and attempt it.
+   */
   async runQueued(job: DeliveryJob): Promise<void> {
     const decision = this.decide(job);
     if (decision.kind === 'skip') return this.recordSkip(job, decision.reason);
-    await this.deps.limiter.acquire(decision.target.endpoint);
+    const { endpoint } = decision.target;
+    const parkUntil = this.parkUntil(job, endpoint);
+    if (parkUntil !== null) return this.park(job, parkUntil, 'circuit_open');
+    const { limiter } = this.deps;
+    if (!limiter.tryAcquire(endpoint)) {
+      const stallUntil = this.stalledParkUntil(job, endpoint);
+      if (stallUntil !== null) return this.park(job, stallUntil, 'endpoint_stalled');
+      await limiter.acquire(endpoint);
+    }
     return this.runHeld(job, decision.target);
   }
 
-  /** Attempts a job whose endpoint slot the caller already holds; the slot is released after the HTTP part. */
+  /**
+   * When a delivery of `endpoint` would be parked now because its breaker is open (without taking
+   * the half-open probe), or null. Fan-out asks this before it waits for a slot or hands off.
+   */
+  parkUntil(job: DeliveryJob, endpoint: string): number | null {
+    const { breaker, parker } = this.deps;
+    if (!breaker?.enabled || !parker?.canPark) return null;
+    return breaker.parkUntil(endpoint, isFirstScheduledAttempt(job));
+  }
+
+  /**
+   * A queued job whose endpoint has no free slot: parked when the endpoint is stalled or its breaker
+   * is not closed and `perEndpoint` jobs already wait for it (so one endpoint never holds more than
+   * twice its limit of a partition's window), or null (wait for the slot). Manual attempts wait.
+   */
+  private stalledParkUntil(job: DeliveryJob, endpoint: string): number | null {
+    const { breaker, parker, limiter } = this.deps;
+    if (!breaker?.enabled || !parker?.canPark || job.manual) return null;
+    if (limiter.queued(endpoint) < limiter.perEndpoint) return null;
+    if (breaker.state(endpoint) === 'closed' && !limiter.isStalled(endpoint, this.deps.stallAfterMs ?? 1_000)) return null;
+    return this.now() + breaker.openMs;
+  }
+
+  /** Parks a delivery on the retry path (not an attempt: nothing is recorded on `webhooks.attempts`). */
+  async park(job: DeliveryJob, untilMs: number, reason: ParkReason): Promise<void> {
+    const planned = this.deps.parker!.plan(job, untilMs, reason);
+    this.counters.parked++;
+    if (reason === 'circuit_open') this.counters.parkedCircuitOpen++;
+    else this.counters.parkedStalled++;
+    await this.sendDurably(planned.topic, [planned.message]);
+  }
+
+  /**
+   * Attempts a job whose endpoint slot the caller already holds; the slot is released after the HTTP
+   * part. The breaker is asked first (it may have opened while the job waited for the slot, and in
+   * half-open only one first attempt goes as the probe): a parked job releases the slot unused.
+   */
   async runHeld(job: DeliveryJob, target: DeliveryTarget): Promise<void> {
+    const { breaker } = this.deps;
+    if (breaker?.enabled && this.deps.parker?.canPark) {
+      const admission = breaker.admit(target.endpoint, isFirstScheduledAttempt(job));
+      if (admission.kind === 'park') {
+        this.deps.limiter.release(target.endpoint);
+        return this.park(job, admission.untilMs, 'circuit_open');
+      }
+    }
     let result: AttemptResult;
     this.counters.inFlight++;
     try {
@@ -141,6 +227,7 @@ export class DeliveryExecutor {
       this.counters.inFlight--;
       this.deps.limiter.release(target.endpoint);
     }
+    breaker?.record(target.endpoint, result.outcome === 'succeeded' ? null : result.errorClass);
     await this.record(job, target, result);
   }
 

@@ -10,6 +10,8 @@ import { DurableSender } from './durable-sender.js';
 import { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.js';
 import { GotWebhookClient } from './got-webhook-client.js';
 import { AttemptFollowUp } from './attempt-follow-up.js';
+import { DeliveryParker } from './delivery-parker.js';
+import { EndpointCircuitBreaker } from './endpoint-circuit-breaker.js';
 import { WebhookHttpClient } from './webhook-http-client.js';
 
 @Module({
@@ -45,10 +47,34 @@ import { WebhookHttpClient } from './webhook-http-client.js';
     },
     DurableSender,
     {
+      provide: EndpointCircuitBreaker,
+      inject: [DISPATCHER_CONFIG],
+      useFactory: (config: DispatcherConfig) =>
+        new EndpointCircuitBreaker({
+          failureThreshold: config.DISPATCH_BREAKER_FAILURES,
+          openMs: config.DISPATCH_BREAKER_OPEN_MS,
+          maxOpenMs: Math.max(config.DISPATCH_BREAKER_OPEN_MS, config.DISPATCH_BREAKER_MAX_OPEN_MS),
+          // A probe holds its lease for as long as its attempt may take, plus a margin.
+          probeLeaseMs: config.WEBHOOK_TIMEOUT_MS + 1_000,
+        }),
+    },
+    {
       provide: DeliveryExecutor,
-      inject: [DeliveryAttempter, EndpointConcurrencyLimiter, AttemptFollowUp, DurableSender, RoutingTable, SecretBox],
-      useFactory: (attempter: DeliveryAttempter, limiter: EndpointConcurrencyLimiter, followUp: AttemptFollowUp, sender: DurableSender, table: RoutingTable, box: SecretBox) =>
+      inject: [DeliveryAttempter, EndpointConcurrencyLimiter, AttemptFollowUp, DurableSender, RoutingTable, SecretBox, EndpointCircuitBreaker, DISPATCHER_CONFIG],
+      useFactory: (
+        attempter: DeliveryAttempter,
+        limiter: EndpointConcurrencyLimiter,
+        followUp: AttemptFollowUp,
+        sender: DurableSender,
+        table: RoutingTable,
+        box: SecretBox,
+        breaker: EndpointCircuitBreaker,
+        config: DispatcherConfig,
+      ) =>
         new DeliveryExecutor({
+          breaker,
+          parker: new DeliveryParker(config.WEBHOOK_RETRY_SCHEDULE),
+          stallAfterMs: config.DISPATCH_HANDOFF_AFTER_MS,
           attempter,
           limiter,
           followUp,
@@ -59,6 +85,6 @@ import { WebhookHttpClient } from './webhook-http-client.js';
         }),
     },
   ],
-  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, DurableSender, WebhookHttpClient, AttemptFollowUp],
+  exports: [DeliveryExecutor, EndpointConcurrencyLimiter, EndpointCircuitBreaker, DurableSender, WebhookHttpClient, AttemptFollowUp],
 })
 export class DeliveryModule {}

@@ -16,6 +16,8 @@ export interface FanOutCounters {
   waited: number;
   /** Sent to `webhooks.deliveries` because the endpoint was stalled or its queue full. */
   handedOff: number;
+  /** Parked on the retry path without an attempt: the endpoint's breaker is open (decision 0014). */
+  parked: number;
 }
 
 export interface FanOutDeps {
@@ -44,7 +46,7 @@ export interface FanOutDeps {
  * is recorded and every hand-off is acknowledged.
  */
 export class FanOutProcessor {
-  readonly counters: FanOutCounters = { events: 0, eventsWithoutSubscribers: 0, deliveries: 0, inline: 0, waited: 0, handedOff: 0 };
+  readonly counters: FanOutCounters = { events: 0, eventsWithoutSubscribers: 0, deliveries: 0, inline: 0, waited: 0, handedOff: 0, parked: 0 };
   private readonly now: () => number;
   private readonly handoffAfterMs: number;
   private readonly maxWaiting: number;
@@ -75,8 +77,12 @@ export class FanOutProcessor {
     const { limiter, executor } = this.deps;
     for (const { job, route } of planned) {
       const endpoint = route.endpoint;
-      // A rate-limited webhook is paced by the one owner of its `webhooks.deliveries` partition (decision 0013).
-      if (route.rateLimitPerSecond !== undefined) {
+      const parkUntil = executor.parkUntil(job, endpoint);
+      if (parkUntil !== null) {
+        this.counters.parked++;
+        work.push(executor.park(job, parkUntil, 'circuit_open'));
+      } else if (route.rateLimitPerSecond !== undefined) {
+        // A rate-limited webhook is paced by the one owner of its `webhooks.deliveries` partition (decision 0013).
         this.counters.handedOff++;
         (handoff ??= []).push(this.handoffMessage(job));
       } else if (limiter.tryAcquire(endpoint)) {

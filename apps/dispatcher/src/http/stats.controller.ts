@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { DispatchConsumersService } from '../consumers/dispatch-consumers.service.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
+import { EndpointCircuitBreaker } from '../delivery/endpoint-circuit-breaker.js';
 import { FanOutProcessor } from '../fanout/fan-out.processor.js';
 import { SubscriptionChangelogService } from '../routing/subscription-changelog.service.js';
 
@@ -14,6 +15,7 @@ export class StatsController {
     private readonly executor: DeliveryExecutor,
     private readonly limiter: EndpointConcurrencyLimiter,
     private readonly consumers: DispatchConsumersService,
+    private readonly breaker: EndpointCircuitBreaker,
   ) {}
 
   @Get('stats')
@@ -24,6 +26,7 @@ export class StatsController {
       fan_out: this.processor.counters,
       deliveries: this.executor.counters,
       endpoints: this.limiter.stats(),
+      breakers: this.breaker.stats(),
       consumers: {
         fan_out: { ...this.consumers.fanOut.health(), ...this.consumers.fanOut.stats(), partitions: this.consumers.fanOut.assignedPartitions().length },
         deliveries: { ...this.consumers.deliveries.health(), ...this.consumers.deliveries.stats(), partitions: this.consumers.deliveries.assignedPartitions().length },

@@ -115,3 +115,19 @@ describe('RetryHandler with the default schedule', () => {
     expect((await handler.handle(record('webhooks.retry.9', job(9, 0)))).kind).toBe('dead-letter');
   });
 });
+
+describe('RetryHandler and parked deliveries (decision 0014)', () => {
+  it('releases a parked job of another attempt number unchanged, headers included, and warns only about unmarked ones', async () => {
+    const schedule = RetrySchedule.parse(undefined);
+    const warnings: string[] = [];
+    const logger = { log: () => undefined, error: () => undefined, warn: (m: unknown) => void warnings.push(String(m)) };
+    const publisher = new FakePublisher();
+    const handler = new RetryHandler(schedule, publisher, { clock: () => failedAt + 30_000, logger });
+    const parked = { ...record('webhooks.retry.2', job(1, failedAt + 30_000)), headers: { 'odis-parked': 'circuit_open' } };
+    expect(await handler.handle(parked)).toEqual({ kind: 'done' });
+    expect(publisher.published[0]).toMatchObject({ job: { attempt: 1, due_at: failedAt + 30_000 }, headers: { 'odis-parked': 'circuit_open' } });
+    expect(warnings).toEqual([]);
+    await handler.handle(record('webhooks.retry.2', job(1, failedAt + 30_000)));
+    expect(warnings).toEqual([expect.stringContaining('attempt 1 found in the tier of attempt 2')]);
+  });
+});

@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
+import { DeliveryJobCodec, KAFKA_HEADERS, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { RetrySchedule } from '@odis/config';
 import { classifyFailure } from '@odis/platform';
@@ -55,7 +55,8 @@ export class RetryHandler {
           `${tier.delayMs} ms after the record was written; released at the tier's bound instead`,
       );
     }
-    if (job.attempt !== tier.attempt && !heldByRetryAfter) {
+    // A parked delivery (decision 0014) keeps its attempt number on whichever tier fits its wait.
+    if (job.attempt !== tier.attempt && !heldByRetryAfter && !message.headers[KAFKA_HEADERS.parked]) {
       this.logger.warn(`${job.delivery_id} (${position}): attempt ${job.attempt} found in the tier of attempt ${tier.attempt}`);
     }
     try {
