@@ -15,6 +15,7 @@ import { DeliveryLogSearch1764400000005 } from './migrations/1764400000005-deliv
 import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous-secret.js';
 import { DeliveryRequestLog1764400000012 } from './migrations/1764400000012-delivery-request-log.js';
 import { Recoveries1764500000030 } from './migrations/1764500000030-recoveries.js';
+import { DlqReplays1764600000040 } from './migrations/1764600000040-dlq-replays.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -33,6 +34,7 @@ export const ALL_MIGRATIONS = [
   PreviousSecret1764400000010,
   DeliveryRequestLog1764400000012,
   Recoveries1764500000030,
+  DlqReplays1764600000040,
 ];
 
 /**
