@@ -18,7 +18,7 @@ describe('README settings table', () => {
     expect(rows.find((r) => r.startsWith('| `DISPATCH_FANOUT_CONCURRENCY` |'))).toBe(
       '| `DISPATCH_FANOUT_CONCURRENCY` | dispatcher | `64` | events in flight per partition of `events.*` (each may fan out to many deliveries) |',
     );
-    expect(rows.find((r) => r.startsWith('| `KAFKA_BROKERS` † |'))).toContain('| all apps, ensure-topics | — (required) |');
+    expect(rows.find((r) => r.startsWith('| `KAFKA_BROKERS` † |'))).toContain('| all apps, CLI, ensure-topics | — (required) |');
     expect(rows.find((r) => r.startsWith('| `PORT` |'))).toContain('`3000` subscription-api · `3001` event-ingest · `3002` dispatcher');
   });
 

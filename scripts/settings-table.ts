@@ -12,7 +12,7 @@ import { dispatcherSettings } from '../apps/dispatcher/src/config/dispatcher.con
 import { ingestSettings } from '../apps/event-ingest/src/config/event-ingest.config.js';
 import { notifierSettings } from '../apps/notifier/src/config/notifier.config.js';
 import { retrySchedulerSettings } from '../apps/retry-scheduler/src/config/retry-scheduler.config.js';
-import { cliSecretSettings, cliSettings } from '../apps/subscription-api/src/cli/cli.settings.js';
+import { cliKafkaSettings, cliSecretSettings, cliSettings } from '../apps/subscription-api/src/cli/cli.settings.js';
 import { subscriptionApiSettings } from '../apps/subscription-api/src/config/subscription-api.config.js';
 import { ensureTopicsSettings } from '../libs/messaging/src/cli/ensure-topics.settings.js';
 import { migrateSettings } from '../libs/persistence/src/cli/migrate.settings.js';
@@ -40,6 +40,7 @@ export const SETTINGS_DEFINITIONS: readonly AnySettingsDefinition[] = [
   migrateSettings,
   cliSettings,
   cliSecretSettings,
+  cliKafkaSettings,
   ensureTopicsSettings,
   localStackSettings,
 ];

@@ -1,111 +1,115 @@
 import { describe, it, expect } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { parseAllDocuments } from 'yaml';
-import { ajv, configMapSchema, deploymentSchema, secretSchema, serviceSchema } from './schemas.js';
-import { APP_NODE_FLAGS, type AppName } from '../../scripts/local-stack/apps.js';
-
-const APPS = ['subscription-api', 'event-ingest', 'dispatcher', 'retry-scheduler', 'notifier'];
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-if (!hasKubectl) console.warn('kubectl is not installed: skipping the kustomize render checks of k8s/');
-const describeIfKubectl = hasKubectl ? describe : describe.skip;
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { findRenderer, render } from './kustomize.js';
+import { APPS, checkManifests, cidrContains } from './k8s-policy.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const validators: Record<string, ReturnType<typeof ajv.compile>> = {
-  Deployment: ajv.compile(deploymentSchema),
-  Service: ajv.compile(serviceSchema),
-  ConfigMap: ajv.compile(configMapSchema),
-  Secret: ajv.compile(secretSchema),
-};
+const OVERLAYS = ['k8s/overlays/dev', 'k8s/overlays/production'];
+const renderer = findRenderer();
+const inCi = process.env.CI === 'true';
+if (!renderer && !inCi) console.warn('no kustomize renderer (kustomize, kubectl): skipping the render checks of k8s/ (CI installs one: .ci/run)');
 
-/** Every problem in a rendered set of objects: schema errors and cross-object references. */
-export function checkManifests(objects: Obj[]): string[] {
-  const problems: string[] = [];
-  const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
-  for (const o of objects) {
-    const validate = validators[o.kind];
-    if (!validate) {
-      problems.push(`${o.kind}/${o.metadata?.name}: unexpected kind`);
-      continue;
-    }
-    const valid = validate(o) === true;
-    if (!valid) problems.push(`${o.kind}/${o.metadata?.name}: ${ajv.errorsText(validate.errors)}`);
-  }
-  const configMaps = new Set(byKind('ConfigMap').map((o) => o.metadata.name));
-  const secrets = new Set(byKind('Secret').map((o) => o.metadata.name));
-  const deployments = byKind('Deployment');
-  for (const d of deployments) {
-    const name = d.metadata?.name;
-    const match: Obj = d.spec?.selector?.matchLabels ?? {};
-    const podLabels: Obj = d.spec?.template?.metadata?.labels ?? {};
-    for (const [k, v] of Object.entries(match)) if (podLabels[k] !== v) problems.push(`Deployment/${name}: selector ${k}=${v} does not match the pod labels`);
-    const pod = d.spec?.template?.spec ?? {};
-    for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
-      for (const ref of c.envFrom ?? []) {
-        if (ref.configMapRef && !configMaps.has(ref.configMapRef.name)) problems.push(`Deployment/${name}: ConfigMap ${ref.configMapRef.name} does not exist`);
-        if (ref.secretRef && !secrets.has(ref.secretRef.name)) problems.push(`Deployment/${name}: Secret ${ref.secretRef.name} does not exist`);
-      }
-    }
-    for (const c of pod.containers ?? []) {
-      const portNames = new Set((c.ports ?? []).map((p: Obj) => p.name));
-      const portNumbers = new Set((c.ports ?? []).map((p: Obj) => p.containerPort));
-      for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
-        const p = c[probe]?.httpGet?.port;
-        if (p !== undefined && !portNames.has(p) && !portNumbers.has(p)) problems.push(`Deployment/${name}: ${probe} port ${p} is not a container port`);
-      }
-      if (APPS.includes(name) && c.command?.join(' ') !== ['node', ...APP_NODE_FLAGS[name as AppName], `dist/apps/${name}/src/main.js`].join(' ')) problems.push(`Deployment/${name}: command ${c.command} does not start ${name}`);
-    }
-  }
-  for (const s of byKind('Service')) {
-    const name = s.metadata?.name;
-    const target = deployments.find((d) => Object.entries(s.spec?.selector ?? {}).every(([k, v]) => d.spec?.template?.metadata?.labels?.[k] === v));
-    if (!target) {
-      problems.push(`Service/${name}: selector matches no Deployment`);
-      continue;
-    }
-    const ports = target.spec.template.spec.containers.flatMap((c: Obj) => c.ports ?? []);
-    for (const p of s.spec.ports ?? []) {
-      if (!ports.some((cp: Obj) => cp.name === p.targetPort || cp.containerPort === p.targetPort)) problems.push(`Service/${name}: targetPort ${p.targetPort} is not a port of ${target.metadata.name}`);
-    }
-  }
-  for (const app of APPS) {
-    if (!deployments.some((d) => d.metadata?.name === app)) problems.push(`no Deployment for ${app}`);
-    if (!byKind('Service').some((s) => s.metadata?.name === app)) problems.push(`no Service for ${app}`);
-  }
-  return problems;
-}
+describe('the kustomize renderer', () => {
+  it('is there in CI (a render check that can silently not run is a defect)', () => {
+    if (!inCi && !renderer) return;
+    expect(renderer).not.toBeNull();
+  });
+});
 
-describeIfKubectl('k8s/ (kustomize base)', () => {
-  const render = () => {
-    const out = spawnSync('kubectl', ['kustomize', 'k8s/'], { encoding: 'utf8' });
-    if (out.status !== 0) throw new Error(`kubectl kustomize k8s/ failed: ${out.stderr}`);
-    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
-  };
+const describeIfRenderer = renderer ? describe : describe.skip;
 
-  it('renders a Deployment and a Service per app, a ConfigMap and a Secret, all valid and consistent', () => {
-    const objects = render();
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Secret', ...Array(5).fill('Deployment'), ...Array(5).fill('Service')].sort());
-    expect(checkManifests(objects)).toEqual([]);
-    for (const d of objects.filter((o) => o.kind === 'Deployment')) {
-      const [c] = d.spec.template.spec.containers;
-      expect(c.image).toBe('ghcr.io/odis-ai/odis-webhooks:0.1.0'); // the kustomize image transformer applied
-      for (const kind of ['requests', 'limits']) expect(Object.keys(c.resources[kind]).sort()).toEqual(['cpu', 'memory']);
-    }
+describeIfRenderer.each(OVERLAYS)('%s', (overlay) => {
+  const objects = () => render(renderer!, overlay);
+
+  it('renders valid Kubernetes objects that keep every operating policy', () => {
+    const rendered = objects();
+    const kinds = rendered.map((o) => o.kind).sort();
+    expect(kinds).toEqual(
+      ['ConfigMap', 'Job', ...Array(5).fill('Deployment'), ...Array(5).fill('Service'), ...Array(5).fill('PodDisruptionBudget'), ...Array(6).fill('NetworkPolicy'), 'HorizontalPodAutoscaler', 'HorizontalPodAutoscaler'].sort(),
+    );
+    expect(checkManifests(rendered)).toEqual([]);
+    const namespace = overlay.endsWith('production') ? 'odis-webhooks' : 'odis-webhooks-dev';
+    for (const o of rendered) expect([o.kind, o.metadata.namespace]).toEqual([o.kind, namespace]);
   });
 
   it('catches the mistakes it is there for (the checks are not vacuous)', () => {
     const broken = (mutate: (objects: Obj[]) => void) => {
-      const objects = render();
-      mutate(objects);
-      return checkManifests(objects).join('\n');
+      const o = objects();
+      mutate(o);
+      return checkManifests(o).join('\n');
     };
-    const deployment = (objects: Obj[], name: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!;
-    expect(broken((o) => delete deployment(o, 'dispatcher').spec.template.spec.containers[0].readinessProbe)).toMatch(/Deployment\/dispatcher: .*readinessProbe/);
-    expect(broken((o) => (deployment(o, 'notifier').spec.template.spec.containers[0].livenessProbe.httpGet.path = '/healthz'))).toMatch(/Deployment\/notifier/);
-    expect(broken((o) => delete deployment(o, 'event-ingest').spec.template.spec.containers[0].resources.limits)).toMatch(/Deployment\/event-ingest: .*limits/);
-    expect(broken((o) => (deployment(o, 'retry-scheduler').spec.template.spec.containers[0].envFrom[0].configMapRef.name = 'nope'))).toMatch(/ConfigMap nope does not exist/);
-    expect(broken((o) => (o.find((x) => x.kind === 'Service' && x.metadata.name === 'dispatcher')!.spec.selector = { app: 'x' }))).toMatch(/Service\/dispatcher: selector matches no Deployment/);
-    expect(broken((o) => (o.find((x) => x.kind === 'Service' && x.metadata.name === 'notifier')!.spec.ports[0].targetPort = 'web'))).toMatch(/targetPort web/);
-    expect(broken((o) => o.splice(o.findIndex((x) => x.kind === 'Service' && x.metadata.name === 'event-ingest'), 1))).toMatch(/no Service for event-ingest/);
-    expect(broken((o) => (deployment(o, 'dispatcher').spec.template.spec.containers[0].image = 'odis:latest'))).toMatch(/Deployment\/dispatcher/);
+    const find = (o: Obj[], kind: string, name: string) => o.find((x) => x.kind === kind && x.metadata.name === name)!;
+    const container = (o: Obj[], name: string) => find(o, 'Deployment', name).spec.template.spec.containers[0];
+    const policy = (o: Obj[], name: string) => find(o, 'NetworkPolicy', name).spec;
+    // schema (the Kubernetes OpenAPI): a wrong type, a bad quantity
+    expect(broken((o) => (container(o, 'notifier').ports[0].containerPort = 'http'))).toMatch(/Deployment\/notifier: .*containerPort must be integer/);
+    expect(broken((o) => (container(o, 'event-ingest').resources.limits.memory = 'lots'))).toMatch(/Deployment\/event-ingest: .*memory/);
+    expect(broken((o) => (find(o, 'HorizontalPodAutoscaler', 'subscription-api').spec.minReplicas = '2'))).toMatch(/HorizontalPodAutoscaler\/subscription-api: .*minReplicas must be integer/);
+    // probes, resources, security
+    expect(broken((o) => delete container(o, 'dispatcher').readinessProbe)).toMatch(/Deployment\/dispatcher: no readinessProbe/);
+    expect(broken((o) => (container(o, 'notifier').livenessProbe.httpGet.path = '/healthz'))).toMatch(/Deployment\/notifier: livenessProbe on \/healthz/);
+    expect(broken((o) => delete container(o, 'event-ingest').resources.limits)).toMatch(/event-ingest container event-ingest: no resources.limits.cpu/);
+    expect(broken((o) => (container(o, 'retry-scheduler').securityContext.readOnlyRootFilesystem = false))).toMatch(/retry-scheduler: root filesystem is not read-only/);
+    expect(
+      broken((o) => {
+        find(o, 'Deployment', 'subscription-api').spec.template.spec.securityContext.runAsNonRoot = false;
+        delete container(o, 'subscription-api').securityContext.runAsNonRoot;
+      }),
+    ).toMatch(/subscription-api: not runAsNonRoot/);
+    expect(broken((o) => (container(o, 'dispatcher').image = 'ghcr.io/odis-ai/odis-webhooks:latest'))).toMatch(/not a pinned odis-webhooks image/);
+    // secrets
+    expect(broken((o) => o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'odis-webhooks-secrets' }, stringData: { DATABASE_URL: 'postgres://u:p@db/x' } }))).toMatch(/Secret\/odis-webhooks-secrets: secrets are created outside git/);
+    expect(broken((o) => container(o, 'notifier').env.push({ name: 'SMTP_PASSWORD', value: 'hunter2' }))).toMatch(/SMTP_PASSWORD is not read through a secretKeyRef/);
+    expect(broken((o) => container(o, 'dispatcher').envFrom.push({ secretRef: { name: 'odis-webhooks-secrets' } }))).toMatch(/envFrom secretRef/);
+    expect(broken((o) => (find(o, 'ConfigMap', 'odis-webhooks-config').data.KAFKA_BROKERS = 'https://user:pw@kafka:9092'))).toMatch(/KAFKA_BROKERS holds credentials/);
+    // NetworkPolicy, PDB, HPA, replicas vs partitions
+    expect(broken((o) => o.splice(o.indexOf(find(o, 'NetworkPolicy', 'retry-scheduler')), 1))).toMatch(/Deployment\/retry-scheduler: no NetworkPolicy/);
+    expect(broken((o) => o.splice(o.indexOf(find(o, 'NetworkPolicy', 'migrate')), 1))).toMatch(/Job\/migrate: no NetworkPolicy/);
+    expect(broken((o) => o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'notifier')), 1))).toMatch(/Deployment\/notifier: no PodDisruptionBudget/);
+    expect(broken((o) => o.splice(o.indexOf(find(o, 'HorizontalPodAutoscaler', 'event-ingest')), 1))).toMatch(/Deployment\/event-ingest: no HorizontalPodAutoscaler/);
+    expect(broken((o) => (find(o, 'Deployment', 'dispatcher').spec.replicas = 99))).toMatch(/dispatcher: 99 replicas > \d+ partitions/);
+    expect(broken((o) => policy(o, 'notifier').egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] }))).toMatch(/notifier egress rule \d: ports 443 are not DNS, Kafka/);
+    expect(broken((o) => policy(o, 'subscription-api').egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 5432 }] }))).toMatch(/subscription-api egress rule \d: reaches the cloud metadata address/);
+    expect(broken((o) => policy(o, 'event-ingest').egress.push({ to: [{ podSelector: {} }] }))).toMatch(/event-ingest egress rule \d: allows every port/);
+    // the dispatcher: public 443/80 only, never the metadata address or the cluster ranges
+    const publicRule = (o: Obj[]) => policy(o, 'dispatcher').egress.find((r: Obj) => r.to?.some((t: Obj) => t.ipBlock?.cidr === '0.0.0.0/0'));
+    expect(broken((o) => (publicRule(o).to[0].ipBlock.except = publicRule(o).to[0].ipBlock.except.filter((e: string) => e !== '169.254.0.0/16')))).toMatch(/dispatcher egress rule \d: reaches the cloud metadata address/);
+    expect(broken((o) => (publicRule(o).to[0].ipBlock.except = publicRule(o).to[0].ipBlock.except.filter((e: string) => e !== '10.0.0.0/8')))).toMatch(/dispatcher egress rule \d: reaches 10.0.0.0\/8/);
+    expect(broken((o) => publicRule(o).ports.push({ protocol: 'TCP', port: 22 }))).toMatch(/dispatcher egress rule \d: public egress beyond 443\/80/);
+    expect(broken((o) => (publicRule(o).to[1].ipBlock.except = []))).toMatch(/reaches fc00::\/7/);
+    // commands, services
+    expect(broken((o) => (container(o, 'dispatcher').command = ['node', 'dist/apps/notifier/src/main.js']))).toMatch(/Deployment\/dispatcher: command .* does not start dispatcher/);
+    expect(broken((o) => (find(o, 'Service', 'dispatcher').spec.selector = { app: 'x' }))).toMatch(/Service\/dispatcher: selector matches no Deployment/);
+    expect(broken((o) => o.splice(o.indexOf(find(o, 'Service', 'event-ingest')), 1))).toMatch(/no Service for event-ingest/);
+  });
+});
+
+describe('k8s/ overlays', () => {
+  it('production sets the egress IPs and the managed subnets; its dispatcher runs more replicas than dev', () => {
+    if (!renderer) return;
+    const dev = render(renderer, 'k8s/overlays/dev');
+    const prod = render(renderer, 'k8s/overlays/production');
+    const cm = (o: Obj[]) => o.find((x) => x.kind === 'ConfigMap')!.data;
+    expect(cm(prod).WEBHOOK_EGRESS_IPS.split(',').length).toBeGreaterThan(0);
+    const replicas = (o: Obj[]) => o.find((x) => x.kind === 'Deployment' && x.metadata.name === 'dispatcher')!.spec.replicas;
+    expect(replicas(prod)).toBeGreaterThan(replicas(dev));
+    const kafkaPeer = (o: Obj[]) => o.find((x) => x.kind === 'NetworkPolicy' && x.metadata.name === 'dispatcher')!.spec.egress[1].to[0].ipBlock.cidr;
+    expect(cidrContains('10.0.0.0/8', kafkaPeer(prod))).toBe(true);
+    expect(kafkaPeer(prod)).not.toBe('10.0.0.0/8');
+    for (const objects of [dev, prod]) for (const app of APPS) expect(objects.some((x) => x.kind === 'Deployment' && x.metadata.name === app)).toBe(true);
+  });
+});
+
+describe('k8s/monitoring/prometheus-rules.yaml', () => {
+  it('is a Prometheus rule file whose every alert has an expression, a severity and a runbook section', () => {
+    const doc = parse(readFileSync('k8s/monitoring/prometheus-rules.yaml', 'utf8')) as Obj;
+    const rules: Obj[] = doc.groups.flatMap((g: Obj) => g.rules);
+    expect(rules.length).toBeGreaterThanOrEqual(5);
+    const runbook = readFileSync('docs/operations.md', 'utf8');
+    for (const r of rules) {
+      expect([r.alert, typeof r.expr, ['warning', 'critical'].includes(r.labels?.severity), typeof r.annotations?.summary]).toEqual([r.alert, 'string', true, 'string']);
+      expect([r.alert, runbook.includes(`\`${r.alert}\``)]).toEqual([r.alert, true]);
+    }
   });
 });

@@ -16,6 +16,7 @@ import { PreviousSecret1764400000010 } from './migrations/1764400000010-previous
 import { DeliveryRequestLog1764400000012 } from './migrations/1764400000012-delivery-request-log.js';
 import { Recoveries1764500000030 } from './migrations/1764500000030-recoveries.js';
 import { WebhookDeliveryControls1764600000040 } from './migrations/1764600000040-webhook-delivery-controls.js';
+import { DlqReplays1764600000050 } from './migrations/1764600000050-dlq-replays.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -35,6 +36,7 @@ export const ALL_MIGRATIONS = [
   DeliveryRequestLog1764400000012,
   Recoveries1764500000030,
   WebhookDeliveryControls1764600000040,
+  DlqReplays1764600000050,
 ];
 
 /**

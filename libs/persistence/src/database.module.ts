@@ -4,13 +4,19 @@ import { DataSource } from 'typeorm';
 import { retryWithBackoff } from '@odis/config';
 import { ReadinessRegistry } from '@odis/platform';
 import { dataSourceOptions, DEFAULT_DATABASE_SETTINGS, type DatabaseSettings } from './data-source.js';
+import { appliedMigrations, schemaVersionProblem } from './schema-version.js';
 
 export const DATABASE_URL = Symbol('DATABASE_URL');
 export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
 
+/** The database answers, but lacks migrations this build expects. */
+class SchemaBehindError extends Error {}
+
 /**
  * Connects the app's DataSource in the background with backoff, so a database that is down at
- * start is waited for and reported on `/ready` instead of crashing the process.
+ * start is waited for and reported on `/ready` instead of crashing the process. It also waits for
+ * the schema: until every migration this build expects is applied (the migrate Job of a rollout),
+ * `connect()` does not resolve and `/ready` is red with the missing migrations.
  */
 @Injectable()
 export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,6 +24,7 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   private readonly abort = new AbortController();
   private lastError: string | undefined;
   private connecting: Promise<void> | undefined;
+  private schemaCurrent = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,7 +49,7 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
           timer = setTimeout(() => reject(new Error(`Postgres did not answer within ${boundMs} ms`)), boundMs);
         }),
       ]);
-      return { ok: true };
+      return this.schemaCurrent ? { ok: true } : { ok: false, detail: this.lastError ?? 'checking the schema version' };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
     } finally {
@@ -58,16 +65,22 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   connect(): Promise<void> {
     this.connecting ??= retryWithBackoff(
       async () => {
-        if (!this.dataSource.isInitialized) await this.dataSource.initialize();
+        if (!this.dataSource.isInitialized) {
+          await this.dataSource.initialize();
+          this.logger.log('connected to Postgres');
+        }
+        const problem = schemaVersionProblem(await appliedMigrations(this.dataSource));
+        if (problem) throw new SchemaBehindError(problem);
+        this.schemaCurrent = true;
         this.lastError = undefined;
-        this.logger.log('connected to Postgres');
       },
       {
         signal: this.abort.signal,
         maxMs: 5000,
         onError: (err, attempt, wait) => {
           this.lastError = (err as Error).message;
-          this.logger.warn(`Postgres not reachable (${this.lastError}); retry ${attempt} in ${wait} ms`);
+          if (err instanceof SchemaBehindError) this.logger.warn(`waiting for the migrations: ${this.lastError}; checking again in ${wait} ms`);
+          else this.logger.warn(`Postgres not reachable (${this.lastError}); retry ${attempt} in ${wait} ms`);
         },
       },
     ).catch(() => undefined);

@@ -8,4 +8,5 @@ export * from './entities/delivery-attempt.entity.js';
 export * from './entities/delivery-body.entity.js';
 export * from './data-source.js';
 export * from './database.module.js';
+export * from './schema-version.js';
 export * from './pg-listener.js';

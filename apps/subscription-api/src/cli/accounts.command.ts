@@ -4,6 +4,7 @@ import { SecretBox } from '@odis/contracts';
 import { databaseSettingsFrom, dataSourceOptions } from '@odis/persistence';
 import { AccountDirectory, SubscriptionStore } from '@odis/subscriptions';
 import { cliSecretSettings, cliSettings } from './cli.settings.js';
+import { DLQ_USAGE, runDlqCli } from './dlq.command.js';
 import { reencryptSecrets } from './secrets.command.js';
 
 export interface CliIo {
@@ -25,11 +26,14 @@ const USAGE = `usage:
   keys revoke --account <account id> --key <key id>
   secrets reencrypt [--batch-size <n>] [--json]
       seals every webhook secret with SECRET_ENCRYPTION_KEY (decrypting with it or a key of
-      SECRET_ENCRYPTION_KEY_PREVIOUS); idempotent; exit code 1 when any secret failed`;
+      SECRET_ENCRYPTION_KEY_PREVIOUS); idempotent; exit code 1 when any secret failed
+${DLQ_USAGE.replace(/^usage:\n/, '')}`;
 
 /** Operator commands on accounts and API keys. Returns the process exit code. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const [group, action, ...rest] = args;
+  // Dead letters: Kafka first, Postgres only for the replay log (dlq.command.ts).
+  if (group === 'dlq') return runDlqCli(args.slice(1), env, io);
   const json = rest.includes('--json');
   if (!group || !action) {
     io.err(USAGE);
