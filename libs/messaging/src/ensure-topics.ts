@@ -147,10 +147,13 @@ export async function ensureTopics(
         if (!denial) throw error;
         // May read and write topics but not their configs: the partitions are checked, the configs are someone else's.
         report.restricted = `topic configs not checked (${denial} on DescribeConfigs)`;
-        logger.warn(`${report.restricted}; the topics exist with enough partitions`);
+        logger.warn(report.restricted);
         for (const spec of others) {
           const actual = partitionsOf.get(spec.name) ?? 0;
-          if (actual < spec.partitions) report.partitionMismatch.push({ topic: spec.name, actual, expected: spec.partitions });
+          if (actual < spec.partitions) {
+            report.partitionMismatch.push({ topic: spec.name, actual, expected: spec.partitions });
+            logger.warn(`topic ${spec.name} has ${actual} partitions, spec says ${spec.partitions}; left as is`);
+          }
           report.unchanged.push(spec.name);
         }
         return report;
