@@ -106,6 +106,10 @@ export function saslSslProperties(c: SaslSslListenerConfig): Record<string, stri
 
 /** `StorageTool format` arguments that give every user both SCRAM credentials (KRaft keeps them in the metadata log). */
 export function scramFormatArgs(users: Record<string, string>): string[] {
+  for (const [user, password] of Object.entries(users)) {
+    // StorageTool's `[name=…,password=…]` syntax has no escapes.
+    if (/[\s,=\[\]"]/.test(user + password)) throw new Error(`SCRAM user ${user}: names and passwords may not hold spaces, commas, =, [ ] or quotes`);
+  }
   return Object.entries(users).flatMap(([user, password]) =>
     SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${user},password=${password}]`]),
   );

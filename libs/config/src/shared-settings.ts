@@ -84,11 +84,10 @@ export const kafkaSecurityRule: ConfigRule<KafkaSecurityValues> = (c) => {
       problems.push({ setting: 'KAFKA_SASL_MECHANISM', message: 'plain sends the password as it is: only over TLS (KAFKA_SSL=true), or use scram-sha-512' });
     }
   } else {
-    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-      if (c[name] !== undefined) problems.push({ setting: 'KAFKA_SASL_MECHANISM', message: `needed with ${name} (plain, scram-sha-256 or scram-sha-512)` });
-    }
+    const given = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter((name) => c[name] !== undefined);
+    if (given.length) problems.push({ setting: 'KAFKA_SASL_MECHANISM', message: `needed with ${given.join(' and ')} (plain, scram-sha-256 or scram-sha-512)` });
   }
-  return problems.filter((p, i) => problems.findIndex((q) => q.setting === p.setting && q.message === p.message) === i);
+  return problems;
 };
 
 /** The Kafka security settings (TLS, SASL) of every app and CLI that talks to Kafka; `kafkaSecurityOf` maps them. */
