@@ -33,13 +33,10 @@ describe('Kafka over SASL_SSL (own broker)', () => {
   let broker: KafkaHandle;
   /** The settings every app gets: TLS with our CA and a client certificate, SCRAM-SHA-512 as the admin user. */
   let securityEnv: Record<string, string>;
-  const connections: KafkaConnection[] = [];
 
   const connect = (env: Record<string, string>, clientId = `it-sasl-${suffix()}`) => {
     const security = kafkaSecurityOf(loadConfig(kafkaSecuritySettings, env)) as KafkaSecurity;
-    const c = new KafkaConnection({ brokers: [broker.saslSsl!.brokers], clientId, logLevel: 'nothing', security, retry: { retries: 0 } });
-    connections.push(c);
-    return c;
+    return new KafkaConnection({ brokers: [broker.saslSsl!.brokers], clientId, logLevel: 'nothing', security, retry: { retries: 0 } });
   };
 
   /** ensure-topics (the CLI, from dist/) with the given settings; its exit code and output. */
@@ -92,7 +89,6 @@ describe('Kafka over SASL_SSL (own broker)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled(connections.map((c) => c.kafka.admin().disconnect()));
     await broker?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
