@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@odis/config';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
@@ -29,7 +30,7 @@ export class DispatcherModule {
       imports: [
         DispatcherConfigModule.forRoot(config),
         HealthModule.forRoot('dispatcher'),
-        MessagingModule.forRoot({ clientId: 'dispatcher', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        MessagingModule.forRoot({ clientId: 'dispatcher', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         RoutingModule,
         DeliveryModule,
         FanOutModule,

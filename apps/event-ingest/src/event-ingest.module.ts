@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@odis/config';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { APP_FILTER } from '@nestjs/core';
@@ -57,7 +58,7 @@ export class EventIngestModule {
       imports: [
         IngestCoreModule.forRoot(config),
         HealthModule.forRoot('event-ingest'),
-        MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        MessagingModule.forRoot({ clientId: 'event-ingest', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         rawEventsConsumer(config),
         RawEventsModule,
         IngestHttpModule,

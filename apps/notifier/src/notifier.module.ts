@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@odis/config';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { DatabaseModule, databaseSettingsFrom, PgListener } from '@odis/persistence';
@@ -56,7 +57,7 @@ export class NotifierModule {
       imports: [
         HealthModule.forRoot('notifier'),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
-        MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        MessagingModule.forRoot({ clientId: 'notifier', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         SubscriptionsModule,
         // The disabling it writes reaches the dispatchers through the outbox even while the API is down.
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),

@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@odis/config';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
@@ -12,7 +13,7 @@ export class RetrySchedulerModule {
       module: RetrySchedulerModule,
       imports: [
         HealthModule.forRoot('retry-scheduler'),
-        MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        MessagingModule.forRoot({ clientId: 'retry-scheduler', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         tierConsumer(config),
       ],
       providers: [{ provide: RETRY_SCHEDULER_CONFIG, useValue: config }, retryHandlerProvider, RetrySchedulerService],

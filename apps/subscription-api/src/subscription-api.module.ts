@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@odis/config';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { SecretBox } from '@odis/contracts';
@@ -36,7 +37,7 @@ export class SubscriptionApiModule {
       imports: [
         HealthModule.forRoot('subscription-api'),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseSettingsFrom(config)),
-        MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL }),
+        MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         SubscriptionsModule,
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
         ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),

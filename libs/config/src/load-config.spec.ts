@@ -157,3 +157,18 @@ describe('WEBHOOK_ALLOW_PRIVATE_TARGETS in production', () => {
     expect(message).not.toContain('refused');
   });
 });
+
+describe('withRule', () => {
+  it('checks a rule attached to a schema in every shape that holds it, once', async () => {
+    const { withRule } = await import('./load-config.js');
+    let calls = 0;
+    const A = withRule(settings.bool(false), (c: never) => {
+      calls++;
+      return (c as { A: boolean; B: boolean }).A && !(c as { B: boolean }).B ? [{ setting: 'B', message: 'needed with A' }] : [];
+    });
+    const shared = { A, B: settings.bool(false) };
+    expect(() => loadConfig({ ...shared, PORT: settings.port(1) }, { A: 'true' })).toThrow('B is required: needed with A');
+    expect(calls).toBe(1);
+    expect(loadConfig({ ...shared }, { A: 'true', B: 'true' }).A).toBe(true);
+  });
+});

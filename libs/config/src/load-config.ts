@@ -72,15 +72,31 @@ export interface ConfigProblem {
 /** A rule across settings, checked once every setting is valid; returns what is wrong (nothing when fine). */
 export type ConfigRule<T> = (config: T) => ConfigProblem[];
 
+/** Rules that travel with a shared setting (e.g. the Kafka security settings' combinations). */
+const attachedRules = new WeakMap<z.ZodType, ConfigRule<never>>();
+
+/**
+ * Attaches a rule across settings to a setting's schema: every `loadConfig` whose shape holds that
+ * schema checks the rule too (once, however many of its settings carry it), so the apps that spread
+ * a shared group of settings get its rules without listing them.
+ */
+export function withRule<T extends z.ZodType>(schema: T, rule: ConfigRule<never>): T {
+  attachedRules.set(schema, rule);
+  return schema;
+}
+
 /**
  * Validates `env` against a schema of settings once, into a typed, frozen object; then the rules
- * that span settings. Any problem throws a ConfigError naming every bad setting (apps exit 78).
+ * that span settings (those given and those attached to the shape's schemas with `withRule`). Any
+ * problem throws a ConfigError naming every bad setting (apps exit 78).
  */
 export function loadConfig<S extends z.ZodRawShape>(
   shape: S,
   env: NodeJS.ProcessEnv = process.env,
-  rules: readonly ConfigRule<z.infer<z.ZodObject<S>>>[] = [],
+  givenRules: readonly ConfigRule<z.infer<z.ZodObject<S>>>[] = [],
 ): Readonly<z.infer<z.ZodObject<S>>> {
+  const attached = new Set(Object.values(shape).flatMap((schema) => attachedRules.get(schema as z.ZodType) ?? []));
+  const rules = [...givenRules, ...(attached as Set<ConfigRule<z.infer<z.ZodObject<S>>>>)];
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     throw new ConfigError(

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { Kafka, KafkaConfig, logCreator, LogEntry, RetryOptions } from 'kafkajs';
+import type { KafkaSecurity } from '@odis/config';
+import type { Kafka, KafkaConfig, logCreator, LogEntry, RetryOptions, SASLOptions } from 'kafkajs';
 import { patchedKafkajs } from './kafkajs-patches.js';
 
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = patchedKafkajs();
@@ -17,6 +20,44 @@ export interface KafkaConnectionOptions {
   requestTimeout?: number;
   /** Where kafkajs' log lines go. Default: a Nest `Logger` with context `kafkajs`. */
   logger?: LoggerService;
+  /** TLS and SASL (the app's `KAFKA_SSL*` / `KAFKA_SASL_*` settings, via `kafkaSecurityOf`). Default: plaintext. */
+  security?: KafkaSecurity;
+}
+
+/**
+ * kafkajs' `ssl` and `sasl` options of a `KafkaSecurity`: the PEM files are read here, once (the
+ * client keeps the bytes; a renewed certificate takes a restart). A file that is not PEM is an error
+ * naming its setting.
+ */
+export function kafkajsSecurity(security: KafkaSecurity | undefined): { ssl?: ConnectionOptions; sasl?: SASLOptions } {
+  const out: { ssl?: ConnectionOptions; sasl?: SASLOptions } = {};
+  if (security?.ssl) {
+    const { caFile, certFile, keyFile, keyPassword, rejectUnauthorized } = security.ssl;
+    const ssl: ConnectionOptions = { rejectUnauthorized };
+    if (caFile) ssl.ca = [readPem('KAFKA_SSL_CA_FILE', caFile, 'CERTIFICATE')];
+    if (certFile) ssl.cert = readPem('KAFKA_SSL_CERT_FILE', certFile, 'CERTIFICATE');
+    if (keyFile) ssl.key = readPem('KAFKA_SSL_KEY_FILE', keyFile, 'PRIVATE KEY');
+    if (keyPassword !== undefined) ssl.passphrase = keyPassword;
+    out.ssl = ssl;
+  }
+  if (security?.sasl) {
+    const { mechanism, username, password } = security.sasl;
+    out.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return out;
+}
+
+function readPem(setting: string, path: string, kind: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new Error(`${setting}="${path}": cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  if (!new RegExp(`-----BEGIN [A-Z0-9 ]*${kind}-----`).test(bytes.toString('latin1'))) {
+    throw new Error(`${setting}="${path}": not a PEM file with a ${kind.toLowerCase()} (-----BEGIN …${kind}-----)`);
+  }
+  return bytes;
 }
 
 const LEVELS: Record<KafkaLogLevelName, number> = {
@@ -85,6 +126,7 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     retry: options.retry ?? { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
     connectionTimeout: options.connectionTimeout ?? 3_000,
     requestTimeout: options.requestTimeout ?? 30_000,
+    ...kafkajsSecurity(options.security),
   };
   return new KafkaClient(config);
 }

@@ -10,7 +10,7 @@
  * it; a session advisory lock per DLQ topic keeps two replays of one topic from running at once.
  */
 import { DataSource } from 'typeorm';
-import { ConfigError } from '@odis/config';
+import { ConfigError, kafkaSecurityOf } from '@odis/config';
 import { KAFKA_HEADERS } from '@odis/contracts';
 import { KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type OutboundMessage } from '@odis/messaging';
 import { databaseSettingsFrom, dataSourceOptions } from '@odis/persistence';
@@ -200,7 +200,7 @@ export async function runDlqCli(args: string[], env: NodeJS.ProcessEnv, io: CliI
     io.err(err instanceof ConfigError ? err.message : String(err));
     return 78;
   }
-  const connection = new KafkaConnection({ clientId: 'odis-cli-dlq', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL });
+  const connection = new KafkaConnection({ clientId: 'odis-cli-dlq', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) });
   try {
     const records: InboundMessage[] = [];
     await readTopicToEnd(connection, { topic: command.topic, groupIdPrefix: 'odis-cli-dlq', maxWaitTimeMs: 500, onMessage: (m) => void records.push(m) });

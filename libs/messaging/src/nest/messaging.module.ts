@@ -8,6 +8,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import type { KafkaSecurity } from '@odis/config';
 import { ReadinessRegistry } from '@odis/platform';
 import { KafkaConnection, type KafkaLogLevelName } from '../kafka-connection.js';
 import { MessageProducer, type MessageProducerOptions } from '../message-producer.js';
@@ -20,6 +21,8 @@ export interface MessagingModuleOptions {
   brokers: string[];
   /** The app's `KAFKA_LOG_LEVEL` setting; default `warn`. */
   logLevel?: KafkaLogLevelName;
+  /** The app's Kafka TLS and SASL settings (`kafkaSecurityOf(config)` from @odis/config); default plaintext. */
+  security?: KafkaSecurity;
   producer?: Omit<MessageProducerOptions, 'logger'>;
 }
 
@@ -75,6 +78,7 @@ export class MessagingModule {
               clientId: o.clientId,
               brokers: o.brokers,
               logLevel: o.logLevel,
+              security: o.security,
             }),
         },
         {
