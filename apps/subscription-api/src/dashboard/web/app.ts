@@ -38,8 +38,8 @@ async function connect(): Promise<void> {
     await panel.load();
     replace(byId('ips'), ips.data.length ? ips.data.map((ip) => [h('code', {}, ip), ' ']) : 'none configured');
     status.ok(`Loaded ${panel.webhooks.length} ${panel.webhooks.length === 1 ? 'webhook' : 'webhooks'}${panel.hasMore ? ' (more to load)' : ''}.`);
-    // A link to /dashboard#wh_… opens that webhook (the id only: never a key in a URL).
-    const linked = panel.webhooks.find((w) => `#${w.id}` === location.hash);
+    // A link to /dashboard#wh_… opens that webhook (the id only: never a key in a URL), also one past the first page.
+    const linked = panel.webhooks.find((w) => `#${w.id}` === location.hash) ?? (/^#wh_[A-Za-z0-9_]+$/.test(location.hash) && panel.hasMore ? await api.getWebhook(location.hash.slice(1)) : undefined);
     if (linked) await detail.show(linked);
   });
 }
