@@ -4,12 +4,14 @@ import { apiBenchmark } from './api.bench.js';
 import { dispatchBenchmark } from './dispatch.bench.js';
 import { idleBenchmark } from './idle.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
+import { recoveryBenchmark } from './recovery.bench.js';
 import { schedulerBenchmark } from './scheduler.bench.js';
 import { BenchStack } from './stack.js';
 
 /**
  * `npm run bench`: every benchmark on one local stack, in one run, figures printed as tables.
- * Select some with BENCH=idle,api,ingest,dispatch,scheduler (default: all, in that order).
+ * Select some with BENCH=idle,api,ingest,dispatch,scheduler,recovery (default: all, in that order;
+ * recovery adds about 2.5 minutes).
  */
 type Bench = { name: string; run: (stack: BenchStack) => Promise<unknown> };
 
@@ -21,6 +23,7 @@ const benches: Bench[] = [
   { name: 'ingest', run: (s) => ingestBenchmark(s) },
   { name: 'dispatch', run: (s) => dispatchBenchmark(s) },
   { name: 'scheduler', run: (s) => schedulerBenchmark(s) },
+  { name: 'recovery', run: (s) => recoveryBenchmark(s) },
 ];
 
 const selected = process.env.BENCH ? process.env.BENCH.split(',') : benches.map((b) => b.name);
