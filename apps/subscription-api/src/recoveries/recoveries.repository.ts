@@ -126,6 +126,19 @@ export class RecoveriesRepository {
     );
   }
 
+  /** Whether a run of this recovery already recorded delivery ids (so this run takes it over). */
+  async hasDeliveries(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM recovery_deliveries WHERE recovery_id = $1 LIMIT 1', [id]);
+    return rows.length > 0;
+  }
+
+  /** Of these delivery ids, those the delivery log has an attempt of (the dispatcher had the job). */
+  async attempted(deliveryIds: readonly string[]): Promise<Set<string>> {
+    if (deliveryIds.length === 0) return new Set();
+    const rows: { delivery_id: string }[] = await this.db.query('SELECT DISTINCT delivery_id FROM delivery_attempts WHERE delivery_id = ANY($1::text[])', [deliveryIds]);
+    return new Set(rows.map((r) => r.delivery_id));
+  }
+
   /** Every job is on Kafka: `events` becomes what was produced (retention may have dropped some since the count). */
   async finish(id: string, owner: string): Promise<boolean> {
     const result = await this.db.query(
