@@ -55,6 +55,11 @@ const toRow = (r: RawRow): RecoveryRow => ({
 export class RecoveriesRepository {
   constructor(private readonly db: DataSource) {}
 
+  /** Whether the database connection is up yet (the app connects it after bootstrap). */
+  get connected(): boolean {
+    return this.db.isInitialized;
+  }
+
   async insert(row: { id: string; accountId: string; subscriptionId: string; since: Date; until: Date; status: 'dry_run' | 'queued'; events: number }): Promise<void> {
     await this.db.query('INSERT INTO recoveries (id, account_id, subscription_id, since, until, status, events) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
       row.id,

@@ -63,6 +63,8 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async pass(): Promise<number | null> {
+    // Started on bootstrap, before the app connects the database: wait for it quietly (no warning).
+    if (!this.repo.connected) return 500;
     const recovery = await this.repo.claim(this.owner, RECOVERY_LEASE_MS);
     if (!recovery) return null;
     await this.run(recovery);
