@@ -98,7 +98,7 @@ function cpuMsBetween(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
 // ------------------------------------------------------------------------------------------ Kafka helpers
 
 /** Consumer groups that start at the current end of their topics (nothing earlier is replayed). */
-async function groupsAtEnd(connection: KafkaConnection, groups: Array<[string, string[]]>): Promise<void> {
+export async function groupsAtEnd(connection: KafkaConnection, groups: Array<[string, string[]]>): Promise<void> {
   const admin = connection.kafka.admin();
   await admin.connect();
   try {

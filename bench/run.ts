@@ -5,13 +5,14 @@ import { dispatchBenchmark } from './dispatch.bench.js';
 import { idleBenchmark } from './idle.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
 import { isolationBenchmark } from './isolation.bench.js';
+import { recoveryBenchmark } from './recovery.bench.js';
 import { schedulerBenchmark } from './scheduler.bench.js';
 import { BenchStack } from './stack.js';
 
 /**
  * `npm run bench`: every benchmark on one local stack, in one run, figures printed as tables.
- * Select some with BENCH=idle,api,ingest,dispatch,scheduler (default: all, in that order);
- * BENCH=isolation (endpoint isolation, ~2 min) runs only when named.
+ * Select some with BENCH=idle,api,ingest,dispatch,scheduler,recovery (default: all, in that order;
+ * recovery adds about 2.5 minutes); BENCH=isolation (endpoint isolation, ~2 min) runs only when named.
  */
 type Bench = { name: string; run: (stack: BenchStack) => Promise<unknown> };
 
@@ -23,6 +24,7 @@ const benches: Bench[] = [
   { name: 'ingest', run: (s) => ingestBenchmark(s) },
   { name: 'dispatch', run: (s) => dispatchBenchmark(s) },
   { name: 'scheduler', run: (s) => schedulerBenchmark(s) },
+  { name: 'recovery', run: (s) => recoveryBenchmark(s) },
   { name: 'isolation', run: (s) => isolationBenchmark(s) },
 ];
 const onlyWhenNamed = new Set(['isolation']);

@@ -4,12 +4,16 @@
  * on `webhooks.subscriptions` carries the previous secret with its expiry; during the overlap every
  * delivery verifies with the old secret (the seed's function on X-ODIS-Signature), with the new one
  * (X-ODIS-Signature-Next, and a Standard Webhooks check) and with both; after the overlap only the
- * new secret signs. The receiver switches secrets mid-way and answers 401 to anything it cannot
- * verify, so a lost delivery would show as a failed attempt.
+ * new secret signs. Every delivery is also verified with the `standardwebhooks` npm library (the
+ * Standard Webhooks reference implementation), given our `whsec_` form of the old and of the new
+ * secret. The receiver verifies each request with both the seed's function and the library, switches
+ * secrets mid-way and answers 401 to anything it cannot verify, so a lost delivery would show as a
+ * failed attempt.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import crypto from 'crypto';
 import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
 import type { INestApplication } from '@nestjs/common';
 import { newId, SecretBox, standardWebhookSecret, SubscriptionSnapshotCodec, TOPICS, ValidatedEventCodec, SEED_EXAMPLES, type SubscriptionSnapshot } from '@odis/contracts';
 import { startTestReceiver, verifyOdisRequest, verifyStandardWebhook, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
@@ -22,6 +26,17 @@ import { waitFor } from '../support/infra.js';
 function verifyWebhook(payload: string, signature: string, secret: string): boolean {
   const expected = crypto.createHmac('sha256', secret).update(payload).digest('hex');
   return `sha256=${expected}` === signature;
+}
+
+/** The Standard Webhooks library's verification (throws when no signature matches or the timestamp is off). */
+function libraryVerifies(body: Buffer, headers: Record<string, unknown>, secret: string): boolean {
+  const wanted = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((k) => [k, String(headers[k] ?? '')]));
+  try {
+    new Webhook(standardWebhookSecret(secret)).verify(body, wanted);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const OLD = `old-secret-${suffix()}`;
@@ -46,11 +61,13 @@ describe('POST /v1/webhooks/{id}/rotate-secret (real stack)', () => {
     const account = await createAccount(`Rotation ${tag}`);
     accountId = account.accountId;
     auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };
-    // A receiver using the seed's function on X-ODIS-Signature with each secret it holds.
+    // A receiver using the seed's function on X-ODIS-Signature and the Standard Webhooks library on
+    // webhook-signature, with each secret it holds: both must accept the request.
     receiver = await startTestReceiver({
       respond: (req) => {
-        const ok = receiverSecrets.some((s) => verifyWebhook(req.body.toString('utf8'), String(req.headers['x-odis-signature']), s));
-        return { status: ok ? 204 : 401 };
+        const seedOk = receiverSecrets.some((s) => verifyWebhook(req.body.toString('utf8'), String(req.headers['x-odis-signature']), s));
+        const libraryOk = receiverSecrets.some((s) => libraryVerifies(req.body, req.headers, s));
+        return { status: seedOk && libraryOk ? 204 : 401 };
       },
     });
     changelog = await kafka.tap(TOPICS.subscriptions, (m) => webhookIds.includes(m.key?.toString() ?? ''));
@@ -159,6 +176,9 @@ describe('POST /v1/webhooks/{id}/rotate-secret (real stack)', () => {
     // … then switches: it holds both while the overlap lasts.
     receiverSecrets = [NEW, OLD];
     during.push(await deliverOne(id));
+    // … and drops the old one before the overlap ends: still nothing lost (the new signature is there too).
+    receiverSecrets = [NEW];
+    during.push(await deliverOne(id));
     expect(Date.now()).toBeLessThan(expiresAt); // both were sent within the overlap
     for (const req of during) {
       const body = req.body.toString('utf8');
@@ -170,10 +190,14 @@ describe('POST /v1/webhooks/{id}/rotate-secret (real stack)', () => {
       expect(verifyOdisRequest(req.body, h, NEW)).toBe(true);
       expect(verifyStandardWebhook(req.body, h, standardWebhookSecret(OLD), { nowSeconds: nowS })).toBe(true);
       expect(verifyStandardWebhook(req.body, h, standardWebhookSecret(NEW), { nowSeconds: nowS })).toBe(true);
+      expect(libraryVerifies(req.body, h, OLD)).toBe(true);
+      expect(libraryVerifies(req.body, h, NEW)).toBe(true);
+      expect(libraryVerifies(req.body, h, `other-secret-${tag}`)).toBe(false);
     }
 
-    // After the overlap: only the new secret signs; the receiver still holding both verifies, then drops the old one.
+    // After the overlap: only the new secret signs; a receiver still holding both verifies, one with the new only too.
     await waitFor(() => Date.now() > expiresAt + 200, { timeoutMs: (OVERLAP_S + 5) * 1000, intervalMs: 100 });
+    receiverSecrets = [NEW, OLD];
     const after = [await deliverOne(id)];
     receiverSecrets = [NEW];
     after.push(await deliverOne(id));
@@ -187,9 +211,11 @@ describe('POST /v1/webhooks/{id}/rotate-secret (real stack)', () => {
       expect(String(h['webhook-signature']).split(' ')).toHaveLength(1);
       expect(verifyStandardWebhook(req.body, h, standardWebhookSecret(NEW), { nowSeconds: nowS })).toBe(true);
       expect(verifyStandardWebhook(req.body, h, standardWebhookSecret(OLD), { nowSeconds: nowS })).toBe(false);
+      expect(libraryVerifies(req.body, h, NEW)).toBe(true);
+      expect(libraryVerifies(req.body, h, OLD)).toBe(false);
     }
-    // Five events, five requests: the receiver refused none (a 401 would have brought a retry).
-    expect(receiver.requests.filter((r) => r.path === '/hook')).toHaveLength(5);
+    // Six events, six requests: the receiver refused none (a 401 would have brought a retry).
+    expect(receiver.requests.filter((r) => r.path === '/hook')).toHaveLength(6);
     const get = await request(server).get(`/v1/webhooks/${id}`).set(auth);
     expect(get.body.previous_secret_expires_at).toBeNull();
   }, 90_000);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import crypto from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { odisSignature, safeEqual, standardWebhookSecret, standardWebhookSignature } from './signing.js';
 import { SEED_EXAMPLES } from './examples.js';
 import { serializeWebhookPayload } from './events.js';
@@ -74,6 +75,40 @@ describe('standardWebhookSignature (webhook-signature)', () => {
     const a = standardWebhookSignature('secret-secret-1234', 'dlv_1', 1700000000, '{}');
     expect(standardWebhookSignature('secret-secret-1234', 'dlv_2', 1700000000, '{}')).not.toBe(a);
     expect(standardWebhookSignature('secret-secret-1234', 'dlv_1', 1700000001, '{}')).not.toBe(a);
+  });
+});
+
+describe('webhook-signature with the standardwebhooks library (npm `standardwebhooks`)', () => {
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const headers = (secret: string, id: string, ts: number, body: string) => ({ 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': standardWebhookSignature(secret, id, ts, body) });
+
+  it.each(bodies)('verifies our header with new Webhook(standardWebhookSecret(secret)): %s', (_name, body) => {
+    for (const secret of ['your_webhook_secret', 'geheimnis-äöü-🔑-0123']) {
+      const ts = nowS();
+      expect(() => new Webhook(standardWebhookSecret(secret)).verify(body, headers(secret, 'dlv_123', ts, body), { jsonParse: false })).not.toThrow();
+      // The raw body bytes (what a receiver has) verify the same.
+      expect(() => new Webhook(standardWebhookSecret(secret)).verify(Buffer.from(body, 'utf8'), headers(secret, 'dlv_123', ts, body), { jsonParse: false })).not.toThrow();
+    }
+  });
+
+  it('verifies a header carrying two signatures (rotation overlap) with either secret, and refuses a third secret, a changed body or an old timestamp', () => {
+    const body = serializeWebhookPayload(SEED_EXAMPLES['call.ended']);
+    const ts = nowS();
+    const both = { 'webhook-id': 'dlv_9', 'webhook-timestamp': String(ts), 'webhook-signature': `${standardWebhookSignature('new-secret-0123456789', 'dlv_9', ts, body)} ${standardWebhookSignature('old-secret-0123456789', 'dlv_9', ts, body)}` };
+    expect(new Webhook(standardWebhookSecret('old-secret-0123456789')).verify(body, both)).toEqual(JSON.parse(body));
+    expect(new Webhook(standardWebhookSecret('new-secret-0123456789')).verify(body, both)).toEqual(JSON.parse(body));
+    expect(() => new Webhook(standardWebhookSecret('other-secret-0123456')).verify(body, both)).toThrow(/No matching signature/);
+    expect(() => new Webhook(standardWebhookSecret('old-secret-0123456789')).verify(`${body} `, both)).toThrow(/No matching signature/);
+    const stale = headers('old-secret-0123456789', 'dlv_9', ts - 600, body);
+    expect(() => new Webhook(standardWebhookSecret('old-secret-0123456789')).verify(body, stale)).toThrow(/too old/);
+  });
+
+  it('takes the secret as whsec_ + base64 of its UTF-8 bytes; the library\'s "raw" format matches only for an ASCII secret', () => {
+    const body = '{"x":1}';
+    const ts = nowS();
+    expect(() => new Webhook('your_webhook_secret', { format: 'raw' }).verify(body, headers('your_webhook_secret', 'dlv_1', ts, body))).not.toThrow();
+    // raw takes one byte per UTF-16 code unit, not UTF-8: a non-ASCII secret must be given in the whsec_ form.
+    expect(() => new Webhook('geheimnis-äöü-0123', { format: 'raw' }).verify(body, headers('geheimnis-äöü-0123', 'dlv_1', ts, body))).toThrow();
   });
 });
 

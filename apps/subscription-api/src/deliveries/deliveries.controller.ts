@@ -5,6 +5,7 @@ import { EVENT_TYPES } from '@odis/contracts';
 import { ApiError } from '@odis/platform';
 import { SubscriptionStore } from '@odis/subscriptions';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ApiKeyResponses } from '../auth/api-key-responses.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { ZodPipe } from '../webhooks/zod-body.pipe.js';
 import { decodeCursor, DeliveryLogRepository, encodeCursor } from './delivery-log.repository.js';
@@ -51,6 +52,7 @@ function parseBefore(before: string): { after?: ReturnType<typeof decodeCursor> 
  */
 @ApiTags('deliveries')
 @ApiBearerAuth()
+@ApiKeyResponses()
 @UseGuards(ApiKeyGuard)
 @Controller('v1/webhooks/:id')
 export class DeliveriesController {

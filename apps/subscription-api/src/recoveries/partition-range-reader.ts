@@ -91,7 +91,10 @@ export async function readRanges(kafka: Pick<Kafka, 'consumer'>, ranges: readonl
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      // kafkajs fetches a partition from its last *resolved* offset (the seek, until something is
+      // resolved): each handled record is resolved, or the next fetch would return the same batch again
+      // and a range longer than one fetch would never end. Nothing is committed (autoCommit off).
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const state = byKey.get(`${batch.topic}/${batch.partition}`);
         if (!state) return;
         for (const message of batch.messages) {
@@ -105,8 +108,10 @@ export async function readRanges(kafka: Pick<Kafka, 'consumer'>, ranges: readonl
             fail(error);
             return;
           }
+          resolveOffset(message.offset);
           advance(batch.topic, batch.partition, offset + 1n);
         }
+        resolveOffset(batch.lastOffset());
         advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
         await heartbeat();
       },

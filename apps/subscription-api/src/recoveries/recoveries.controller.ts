@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ApiKeyResponses } from '../auth/api-key-responses.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { ZodPipe } from '../webhooks/zod-body.pipe.js';
 import { RecoveriesService, type RecoverBody } from './recoveries.service.js';
@@ -19,6 +20,7 @@ const errorResponse = { description: 'JSON error: {"error": {"code", "message", 
 /** Recovery from the event log (issue 11 item 2, decision 0011). Account-scoped: another account's webhook is a 404. */
 @ApiTags('recoveries')
 @ApiBearerAuth()
+@ApiKeyResponses()
 @UseGuards(ApiKeyGuard)
 @Controller('v1/webhooks/:id')
 export class RecoveriesController {
@@ -36,6 +38,7 @@ export class RecoveriesController {
   @ApiResponse({ status: 400, description: 'Invalid body, or since beyond the event retention (EVENT_RETENTION_DAYS)' })
   @ApiResponse({ status: 404, ...errorResponse })
   @ApiResponse({ status: 409, description: 'The webhook is disabled: re-enable it first' })
+  @ApiResponse({ status: 503, description: 'Kafka is not reachable, or counting the events took longer than 60 s (Retry-After): nothing was recorded' })
   recover(@AccountId() accountId: string, @Param('id', IdParamPipe) id: string, @Body(new ZodPipe(recoverBody)) body: RecoverBody) {
     return this.recoveries.recover(accountId, id, body);
   }

@@ -55,6 +55,11 @@ const toRow = (r: RawRow): RecoveryRow => ({
 export class RecoveriesRepository {
   constructor(private readonly db: DataSource) {}
 
+  /** Whether the database connection is up yet (the app connects it after bootstrap). */
+  get connected(): boolean {
+    return this.db.isInitialized;
+  }
+
   async insert(row: { id: string; accountId: string; subscriptionId: string; since: Date; until: Date; status: 'dry_run' | 'queued'; events: number }): Promise<void> {
     await this.db.query('INSERT INTO recoveries (id, account_id, subscription_id, since, until, status, events) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
       row.id,
@@ -124,6 +129,19 @@ export class RecoveriesRepository {
        SELECT $1, d, e FROM unnest($2::text[], $3::text[]) AS t(d, e) ON CONFLICT DO NOTHING`,
       [id, deliveries.map((d) => d.deliveryId), deliveries.map((d) => d.eventId)],
     );
+  }
+
+  /** Whether a run of this recovery already recorded delivery ids (so this run takes it over). */
+  async hasDeliveries(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM recovery_deliveries WHERE recovery_id = $1 LIMIT 1', [id]);
+    return rows.length > 0;
+  }
+
+  /** Of these delivery ids, those the delivery log has an attempt of (the dispatcher had the job). */
+  async attempted(deliveryIds: readonly string[]): Promise<Set<string>> {
+    if (deliveryIds.length === 0) return new Set();
+    const rows: { delivery_id: string }[] = await this.db.query('SELECT DISTINCT delivery_id FROM delivery_attempts WHERE delivery_id = ANY($1::text[])', [deliveryIds]);
+    return new Set(rows.map((r) => r.delivery_id));
   }
 
   /** Every job is on Kafka: `events` becomes what was produced (retention may have dropped some since the count). */

@@ -123,9 +123,10 @@ describe('pacing', () => {
     expect(paceDelay(200, 1_000, 2_000, 500)).toBe(0);
   });
 
-  it('chunks at most 200 and about one second of jobs', () => {
-    expect(chunkSize(500)).toBe(200);
-    expect(chunkSize(50)).toBe(50);
+  it('chunks about a tenth of a second of jobs, at most 200', () => {
+    expect(chunkSize(500)).toBe(50);
+    expect(chunkSize(5_000)).toBe(200);
+    expect(chunkSize(55)).toBe(6);
     expect(chunkSize(1)).toBe(1);
   });
 });

@@ -105,7 +105,11 @@ export function paceDelay(sent: number, startedMs: number, nowMs: number, perSec
   return Math.max(0, Math.ceil(startedMs + (sent * 1000) / perSecond - nowMs));
 }
 
-/** Jobs produced together: at most 200, and at most about one second's worth at the configured rate. */
+/**
+ * Jobs produced together: about a tenth of a second's worth at the configured rate (at most 200), so
+ * the dispatcher gets a replay as a steady trickle (50 jobs every 100 ms at 500/s) rather than a
+ * burst of a second's worth at once, which it would work through while live deliveries wait.
+ */
 export function chunkSize(perSecond: number): number {
-  return Math.max(1, Math.min(200, perSecond));
+  return Math.max(1, Math.min(200, Math.ceil(perSecond / 10)));
 }

@@ -18,7 +18,8 @@ export const RECOVERY_LEASE_MS = 30_000;
  * replicas never run one twice, and a dead runner's recovery is taken over after the lease), reads the
  * account's partition of each type's topic over the window, and for each matching event records the
  * new delivery id and produces its job to `webhooks.deliveries`. Delivery ids are deterministic per
- * (event, webhook, recovery), so a take-over re-produces the same ids. Production is paced to
+ * (event, webhook, recovery), so a take-over re-produces the same ids, and only those the delivery log
+ * has no attempt of (the others the dispatcher already had). Production is paced to
  * `RECOVERY_JOBS_PER_SECOND` per replica.
  */
 @Injectable()
@@ -62,6 +63,8 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async pass(): Promise<number | null> {
+    // Started on bootstrap, before the app connects the database: wait for it quietly (no warning).
+    if (!this.repo.connected) return 500;
     const recovery = await this.repo.claim(this.owner, RECOVERY_LEASE_MS);
     if (!recovery) return null;
     await this.run(recovery);
@@ -81,6 +84,9 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
       const admin = this.kafka.kafka.admin();
       await admin.connect();
       const ranges = await planRanges(admin, topicsFor(scope.eventTypes), scope.accountId, scope.sinceMs, scope.untilMs).finally(() => admin.disconnect().catch(() => undefined));
+      // A take-over (an earlier run died: crash, lost lease, Kafka or Postgres away) re-reads the window
+      // but does not produce again what the delivery log shows attempted: those the dispatcher had.
+      const resuming = await this.repo.hasDeliveries(recovery.id);
       const perSecond = this.config.RECOVERY_JOBS_PER_SECOND;
       const maxChunk = chunkSize(perSecond);
       const startedMs = Date.now();
@@ -91,8 +97,11 @@ export class RecoveryRunner implements OnApplicationBootstrap, OnApplicationShut
         const jobs = chunk;
         chunk = [];
         await this.repo.addDeliveries(recovery.id, jobs.map((j) => ({ deliveryId: j.delivery_id, eventId: j.event_id })));
-        await this.producer.send(TOPICS.deliveries, jobs.map((j) => DeliveryJobCodec.encode(j)));
-        sent += jobs.length;
+        const done = resuming ? await this.repo.attempted(jobs.map((j) => j.delivery_id)) : new Set<string>();
+        const due = done.size ? jobs.filter((j) => !done.has(j.delivery_id)) : jobs;
+        if (due.length === 0) return;
+        await this.producer.send(TOPICS.deliveries, due.map((j) => DeliveryJobCodec.encode(j)));
+        sent += due.length;
         // Paced, so a large replay leaves the dispatcher room for live deliveries.
         const wait = paceDelay(sent, startedMs, Date.now(), perSecond);
         if (wait > 0 && !(await sleep(wait, this.stopController.signal))) throw new Error('shutting down');

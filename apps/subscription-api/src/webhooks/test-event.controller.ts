@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/comm
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ApiKeyResponses } from '../auth/api-key-responses.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { testEventBody } from './test-event.js';
 import { TestEventService } from './test-event.service.js';
@@ -12,6 +13,7 @@ const errorShape = '{"error": {"code", "message", "field"}}';
 /** `POST /v1/webhooks/{id}/test`: see {@link TestEventService}. */
 @ApiTags('webhooks')
 @ApiBearerAuth()
+@ApiKeyResponses()
 @UseGuards(ApiKeyGuard)
 @Controller('v1/webhooks')
 export class TestEventController {

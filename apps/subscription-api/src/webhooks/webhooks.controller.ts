@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { AccountId, ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ApiKeyResponses } from '../auth/api-key-responses.js';
 import { IdParamPipe } from '../errors/input-safety.js';
 import { SUBSCRIPTION_API_CONFIG, type SubscriptionApiConfig } from '../config/subscription-api.config.js';
 import { presentHistoryEvent, presentWebhook } from './webhook.presenter.js';
@@ -24,6 +25,7 @@ function expectedVersion(ifMatch: string | undefined): number | undefined {
 
 @ApiTags('webhooks')
 @ApiBearerAuth()
+@ApiKeyResponses()
 @UseGuards(ApiKeyGuard)
 @Controller('v1/webhooks')
 export class WebhooksController {
@@ -107,9 +109,11 @@ export class WebhooksController {
       'Rotate the signing secret with an overlap: the new secret (`secret`, or generated) is returned once; until `previous_secret_expires_at` (now + `overlap`, default 24h, at most 7d) deliveries are signed with both secrets (X-ODIS-Signature keeps the old one, X-ODIS-Signature-Next carries the new one, webhook-signature carries both). Send If-Match: "<version>" to refuse stale writes (409).',
   })
   @ApiBody({ required: false, schema: schema(rotateSecretBody) })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the webhook version you last read, e.g. "3": a newer version is a 409' })
   @ApiResponse({ status: 200, description: 'The webhook with `secret` (the new secret, shown only here) and `previous_secret_expires_at`' })
   @ApiResponse({ status: 400, ...errorResponse })
   @ApiResponse({ status: 404, description: 'No such webhook (or it was deleted)' })
+  @ApiResponse({ status: 409, description: 'If-Match names an older version than the current one: {"error": {"code", "message", "field"}}' })
   async rotateSecret(
     @AccountId() accountId: string,
     @Param('id', IdParamPipe) id: string,
