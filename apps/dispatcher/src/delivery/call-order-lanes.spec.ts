@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { firstAttemptJob, type DeliveryJob } from '@odis/contracts';
 import { CallOrderLanes, compareIngestOrder } from './call-order-lanes.js';
 
