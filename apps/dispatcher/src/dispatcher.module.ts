@@ -3,7 +3,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@odis/messaging';
 import { HealthModule } from '@odis/platform';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './config/dispatcher.config.js';
-import { deliveryJobHandlerProvider, dispatchConsumers, DispatchConsumersService, FanOutHandler } from './consumers/dispatch-consumers.service.js';
+import { callOrderingProvider, deliveryJobHandlerProvider, dispatchConsumers, DispatchConsumersService, FanOutHandler } from './consumers/dispatch-consumers.service.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { FanOutModule } from './fanout/fanout.module.js';
 import { RoutingController } from './http/routing.controller.js';
@@ -37,7 +37,7 @@ export class DispatcherModule {
         ...dispatchConsumers(config),
       ],
       controllers: [StatsController, RoutingController],
-      providers: [DispatchConsumersService, FanOutHandler, deliveryJobHandlerProvider],
+      providers: [DispatchConsumersService, FanOutHandler, callOrderingProvider, deliveryJobHandlerProvider],
     };
   }
 }

@@ -34,6 +34,11 @@ export const validatedEventMessage = z.object({
   timestamp: isoTimestamp,
   data: z.record(z.string(), z.unknown()),
   received_at: isoTimestamp,
+  /**
+   * Tie-break of `received_at` within one account's ingest (decision 0017): the raw record's offset
+   * (Kafka ingest; one account is one raw partition) or the index in an HTTP batch. Absent on older events: 0.
+   */
+  ingest_seq: z.number().int().nonnegative().optional(),
 });
 export type ValidatedEventMessage = z.infer<typeof validatedEventMessage>;
 
@@ -45,6 +50,10 @@ export const ValidatedEventCodec = messageCodec(validatedEventMessage, 'validate
   [KAFKA_HEADERS.eventType]: m.event,
   [KAFKA_HEADERS.eventId]: m.event_id,
 }));
+
+/** A webhook's delivery order (decision 0017): `none` (default) or `call` (one call's events in ingest order). */
+export const ORDERING_MODES = ['none', 'call'] as const;
+export type OrderingMode = (typeof ORDERING_MODES)[number];
 
 /** The bounds of a webhook's `rate_limit_per_second` (decision 0013). */
 export const RATE_LIMIT_PER_SECOND_BOUNDS = Object.freeze({ min: 1, max: 10_000 });
@@ -74,6 +83,8 @@ export const subscriptionSnapshot = z.object({
   headers: z.record(z.string(), z.string()).optional(),
   /** Most deliveries per second to this webhook (decision 0013); absent: no limit. */
   rate_limit_per_second: z.number().int().positive().optional(),
+  /** `call`: the events of one call_id in ingest order (decision 0017); absent: `none`. */
+  ordering: z.enum(ORDERING_MODES).optional(),
 });
 export type SubscriptionSnapshot = z.infer<typeof subscriptionSnapshot>;
 /**
@@ -140,12 +151,19 @@ export const deliveryJob = z.object({
    * recovery): carried to the exhausted message so the disable email's recover call starts there.
    */
   event_received_at: isoTimestamp.optional(),
+  /**
+   * Set on deliveries to a webhook with `ordering: "call"` (decision 0017): the event's call_id. The
+   * deliveries of one (webhook, call) are attempted one at a time in ingest order
+   * (`event_received_at`, then `ingest_seq`); a failing one holds the later ones back.
+   */
+  order_key: z.string().max(200).optional(),
+  ingest_seq: z.number().int().nonnegative().optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 
 /** What names a delivery and what it sends: everything a first attempt needs besides its timing. */
 export type FirstAttempt = Pick<DeliveryJob, 'delivery_id' | 'event_id' | 'event_type' | 'account_id' | 'subscription_id' | 'url' | 'secret_encrypted' | 'body'> &
-  Partial<Pick<DeliveryJob, 'event_received_at'>>;
+  Partial<Pick<DeliveryJob, 'event_received_at' | 'order_key' | 'ingest_seq'>>;
 
 /**
  * A delivery's first attempt, due at `nowMs`: what fan-out, a recovery, a redelivery and a test
@@ -169,6 +187,8 @@ export function firstAttemptJob(d: FirstAttempt, nowMs: number, createdAt = new 
     previous_attempts: [],
   };
   if (d.event_received_at) job.event_received_at = d.event_received_at;
+  if (d.order_key !== undefined) job.order_key = d.order_key;
+  if (d.ingest_seq !== undefined) job.ingest_seq = d.ingest_seq;
   if (flags.manual) job.manual = true;
   if (flags.test) job.test = true;
   return job;

@@ -17,6 +17,7 @@ import { DeliveryRequestLog1764400000012 } from './migrations/1764400000012-deli
 import { Recoveries1764500000030 } from './migrations/1764500000030-recoveries.js';
 import { WebhookDeliveryControls1764600000040 } from './migrations/1764600000040-webhook-delivery-controls.js';
 import { DlqReplays1764600000050 } from './migrations/1764600000050-dlq-replays.js';
+import { WebhookOrdering1764700000060 } from './migrations/1764700000060-webhook-ordering.js';
 
 export const ALL_ENTITIES = [
   AccountEntity,
@@ -37,6 +38,7 @@ export const ALL_MIGRATIONS = [
   Recoveries1764500000030,
   WebhookDeliveryControls1764600000040,
   DlqReplays1764600000050,
+  WebhookOrdering1764700000060,
 ];
 
 /**

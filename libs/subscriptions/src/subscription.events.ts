@@ -1,8 +1,8 @@
-import type { EventType, SubscriptionStatus } from '@odis/contracts';
+import type { EventType, OrderingMode, SubscriptionStatus } from '@odis/contracts';
 
 /** The changes a webhook subscription goes through; its stream is append-only, one version per event. */
 export type SubscriptionEvent =
-  | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string; headers?: Record<string, string>; rate_limit_per_second?: number } }
+  | { type: 'created'; data: { url: string; events: EventType[]; description: string | null; secret_encrypted: string; secret_hint: string; headers?: Record<string, string>; rate_limit_per_second?: number; ordering?: OrderingMode } }
   /** `headers` replaces the whole set (`{}`: none); `rate_limit_per_second` null removes the limit. */
   | { type: 'updated'; data: UpdatedEventData }
   /**
@@ -27,6 +27,7 @@ export interface UpdatedEventData {
   description?: string | null;
   headers?: Record<string, string>;
   rate_limit_per_second?: number | null;
+  ordering?: OrderingMode;
 }
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
@@ -78,6 +79,8 @@ export interface SubscriptionState {
   headers?: Record<string, string>;
   /** Most deliveries per second (decision 0013); null or absent: no limit. */
   rateLimitPerSecond?: number | null;
+  /** Delivery order (decision 0017); absent on old states: `none`. */
+  ordering?: OrderingMode;
   secretEncrypted: string;
   secretHint: string;
   /** The secret a rotation replaced, while it still signs (until `previousSecretExpiresAt`); else null. */
@@ -108,6 +111,7 @@ export function applySubscriptionEvent(
       description: event.data.description,
       headers: { ...(event.data.headers ?? {}) },
       rateLimitPerSecond: event.data.rate_limit_per_second ?? null,
+      ordering: event.data.ordering ?? 'none',
       secretEncrypted: event.data.secret_encrypted,
       secretHint: event.data.secret_hint,
       previousSecretEncrypted: null,
@@ -136,6 +140,7 @@ export function applySubscriptionEvent(
       if (event.data.description !== undefined) next.description = event.data.description;
       if (event.data.headers !== undefined) next.headers = { ...event.data.headers };
       if (event.data.rate_limit_per_second !== undefined) next.rateLimitPerSecond = event.data.rate_limit_per_second;
+      if (event.data.ordering !== undefined) next.ordering = event.data.ordering;
       return next;
     case 'secret_rotated': {
       const expiresAt = event.data.previous_expires_at ? new Date(event.data.previous_expires_at) : null;
@@ -177,6 +182,8 @@ export interface SubscriptionChanges {
   headers?: Record<string, string>;
   /** The new rate limit (null: none). */
   rateLimitPerSecond?: number | null;
+  /** The new delivery order (decision 0017). */
+  ordering?: OrderingMode;
   /** New secret, plaintext already sealed by the caller. */
   secret?: { encrypted: string; hint: string };
   status?: SubscriptionStatus;
@@ -194,6 +201,7 @@ export function decideChanges(state: SubscriptionState, changes: SubscriptionCha
   if (changes.description !== undefined && changes.description !== state.description) updated.description = changes.description;
   if (changes.headers !== undefined && !sameHeaders(changes.headers, state.headers ?? {})) updated.headers = { ...changes.headers };
   if (changes.rateLimitPerSecond !== undefined && changes.rateLimitPerSecond !== (state.rateLimitPerSecond ?? null)) updated.rate_limit_per_second = changes.rateLimitPerSecond;
+  if (changes.ordering !== undefined && changes.ordering !== (state.ordering ?? 'none')) updated.ordering = changes.ordering;
   if (Object.keys(updated).length) events.push({ type: 'updated', data: updated });
   if (changes.secret) events.push({ type: 'secret_rotated', data: { secret_encrypted: changes.secret.encrypted, secret_hint: changes.secret.hint } });
   if (changes.status === 'disabled' && state.status !== 'disabled') events.push({ type: 'disabled', data: { ...OWNER_DISABLE } });

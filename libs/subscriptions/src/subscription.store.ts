@@ -43,6 +43,7 @@ export class SubscriptionStore {
       id?: string;
       headers?: Record<string, string>;
       rateLimitPerSecond?: number | null;
+      ordering?: SubscriptionState['ordering'];
     },
     actor: string,
     options: { maxPerAccount?: number } = {},
@@ -56,6 +57,7 @@ export class SubscriptionStore {
       };
       if (input.headers && Object.keys(input.headers).length > 0) event.data.headers = { ...input.headers };
       if (input.rateLimitPerSecond) event.data.rate_limit_per_second = input.rateLimitPerSecond;
+      if (input.ordering && input.ordering !== 'none') event.data.ordering = input.ordering;
       const at = new Date();
       const state = applySubscriptionEvent(null, event, { id, accountId, version: 1, at });
       await this.appendEvents(em, state, null, [event], actor, at);
@@ -309,6 +311,7 @@ export function toSnapshot(state: SubscriptionState): SubscriptionSnapshot {
     updated_at: state.updatedAt.toISOString(),
     ...(state.headers && Object.keys(state.headers).length > 0 ? { headers: state.headers } : {}),
     ...(state.rateLimitPerSecond ? { rate_limit_per_second: state.rateLimitPerSecond } : {}),
+    ...(state.ordering && state.ordering !== 'none' ? { ordering: state.ordering } : {}),
   };
 }
 
@@ -321,6 +324,7 @@ function toRow(s: SubscriptionState): SubscriptionEntity {
     description: s.description,
     headers: s.headers ?? {},
     rateLimitPerSecond: s.rateLimitPerSecond ?? null,
+    ordering: s.ordering ?? 'none',
     secretEncrypted: s.secretEncrypted,
     secretHint: s.secretHint,
     previousSecretEncrypted: s.previousSecretEncrypted ?? null,
@@ -344,6 +348,7 @@ function fromRow(r: SubscriptionEntity): SubscriptionState {
     description: r.description,
     headers: r.headers ?? {},
     rateLimitPerSecond: r.rateLimitPerSecond ?? null,
+    ordering: r.ordering === 'call' ? 'call' : 'none',
     secretEncrypted: r.secretEncrypted,
     secretHint: r.secretHint,
     previousSecretEncrypted: r.previousSecretEncrypted ?? null,

@@ -59,6 +59,11 @@ export const dispatcherSettings = defineSettings(
     DISPATCH_BREAKER_MAX_OPEN_MS: settings
       .int(300_000, 100, 86_400_000)
       .describe('longest opening of a breaker after repeated failed probes (at least `DISPATCH_BREAKER_OPEN_MS`; a parked delivery never waits longer than the last retry tier\'s delay)'),
+    DISPATCH_ORDERING_SETTLE_MS: settings
+      .int(250, 0, 60_000)
+      .describe(
+        'webhooks with `ordering: "call"` (decision 0017): how long an idle call\'s first delivery waits before it is attempted, so the same call\'s events fanned out a moment later from the other per-type topics are sorted in front by ingest time',
+      ),
     DISPATCH_FANOUT_GROUP: z.string().optional().default('dispatcher-fanout').describe('consumer group of the `events.*` topics'),
     DISPATCH_DELIVERY_GROUP: z.string().optional().default('dispatcher-deliveries').describe('consumer group of `webhooks.deliveries`'),
     DISPATCH_FROM_BEGINNING: settings

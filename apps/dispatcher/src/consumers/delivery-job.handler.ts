@@ -1,8 +1,9 @@
-import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec } from '@odis/contracts';
+import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
-import type { DeliveryExecutor, RecordSink } from '../delivery/delivery-executor.js';
+import type { DeliveryExecutor, RecordSink, Settlement } from '../delivery/delivery-executor.js';
 import type { WebhookRateLimiter } from '../delivery/webhook-rate-limiter.js';
+import type { CallOrderingCoordinator } from '../delivery/call-ordering.coordinator.js';
 import type { RoutingTable } from '../routing/routing-table.js';
 
 /** Parks a `Retry-After` job that came back before its due time (decision 0013). */
@@ -25,6 +26,8 @@ export class DeliveryJobHandler {
     private readonly executor: DeliveryExecutor,
     private readonly parking?: RetryAfterParking,
     private readonly pacing?: RatePacing,
+    /** Per-call ordering (decision 0017); without it `order_key` is ignored. */
+    private readonly ordering?: CallOrderingCoordinator,
   ) {}
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
@@ -39,10 +42,29 @@ export class DeliveryJobHandler {
       await this.parking!.sink.send(park.topic, [DeliveryJobCodec.encode(park.job)]);
       return Outcome.done();
     }
-    // A rate-limited webhook: wait for its next send slot (waiting is not an attempt).
-    const rate = this.pacing?.table.get(decoded.value.subscription_id)?.rateLimitPerSecond;
-    if (rate !== undefined) await this.pacing!.limiter.take(decoded.value.subscription_id, rate);
-    await this.executor.runQueued(decoded.value);
+    const job = decoded.value;
+    if (this.ordering && job.order_key !== undefined && !job.manual && (this.pacing?.table.get(job.subscription_id)?.orderByCall ?? true)) {
+      // `ordering: "call"`: one delivery of the call at a time, in ingest order, or parked behind its held head.
+      const turn = await this.ordering.admit(job);
+      if (turn.kind === 'parked') return Outcome.done();
+      let settlement;
+      try {
+        settlement = await this.attempt(job);
+      } catch (err) {
+        this.ordering.abandon(turn.token, job);
+        throw err;
+      }
+      await this.ordering.finish(turn.token, job, settlement);
+      return Outcome.done();
+    }
+    await this.attempt(job);
     return Outcome.done();
+  }
+
+  private async attempt(job: DeliveryJob): Promise<Settlement> {
+    // A rate-limited webhook: wait for its next send slot (waiting is not an attempt).
+    const rate = this.pacing?.table.get(job.subscription_id)?.rateLimitPerSecond;
+    if (rate !== undefined) await this.pacing!.limiter.take(job.subscription_id, rate);
+    return this.executor.runQueued(job);
   }
 }

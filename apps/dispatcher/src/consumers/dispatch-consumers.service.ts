@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
 import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
 import { ConsumerModule, consumerToken, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome } from '@odis/messaging';
-import type { DispatcherConfig } from '../config/dispatcher.config.js';
+import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
+import { CallOrderingCoordinator } from '../delivery/call-ordering.coordinator.js';
 import { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
 import { DurableSender } from '../delivery/durable-sender.js';
@@ -25,11 +26,21 @@ export class FanOutHandler implements ConsumerHandler {
   }
 }
 
+/** Per-call ordering of `ordering: "call"` webhooks (decision 0017), in the delivery consumer. */
+export const callOrderingProvider: Provider = {
+  provide: CallOrderingCoordinator,
+  inject: [DISPATCHER_CONFIG, DurableSender],
+  useFactory: (config: DispatcherConfig, sink: DurableSender) => {
+    const logger = new Logger('CallOrdering');
+    return new CallOrderingCoordinator({ settleMs: config.DISPATCH_ORDERING_SETTLE_MS, sendDurably: (topic, messages) => sink.send(topic, messages), log: (m) => logger.log(m) });
+  },
+};
+
 export const deliveryJobHandlerProvider: Provider = {
   provide: DeliveryJobHandler,
-  inject: [DeliveryExecutor, AttemptFollowUp, DurableSender, RoutingTable],
-  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender, table: RoutingTable) =>
-    new DeliveryJobHandler(executor, { followUp, sink }, { limiter: new WebhookRateLimiter(), table }),
+  inject: [DeliveryExecutor, AttemptFollowUp, DurableSender, RoutingTable, CallOrderingCoordinator],
+  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender, table: RoutingTable, ordering: CallOrderingCoordinator) =>
+    new DeliveryJobHandler(executor, { followUp, sink }, { limiter: new WebhookRateLimiter(), table }, ordering),
 };
 
 /**

@@ -37,6 +37,18 @@ export interface DeliveryTarget {
   headers?: Readonly<Record<string, string>>;
 }
 
+/**
+ * How a delivery's turn ended (per-call ordering, decision 0017, follows it): attempted and done
+ * (succeeded, a manual attempt, or skipped), waiting on the retry path for a later attempt (`topic`
+ * and `dueAt` of the record written there: a failed attempt's retry, or a parked one), or exhausted.
+ */
+export type Settlement =
+  | { kind: 'done' }
+  | { kind: 'waiting'; topic: string; dueAt: number }
+  | { kind: 'exhausted' };
+const DONE: Settlement = Object.freeze({ kind: 'done' });
+const EXHAUSTED: Settlement = Object.freeze({ kind: 'exhausted' });
+
 export type TargetDecision = { kind: 'send'; target: DeliveryTarget } | { kind: 'skip'; reason: string };
 
 export interface DispatchCounters {
@@ -158,7 +170,7 @@ export class DeliveryExecutor {
    * endpoint is stalled and already has a full queue: it must not hold a place in the consumer's
    * window for the endpoint's timeouts), or wait for its endpoint's slot and attempt it.
    */
-  async runQueued(job: DeliveryJob): Promise<void> {
+  async runQueued(job: DeliveryJob): Promise<Settlement> {
     const decision = this.decide(job);
     if (decision.kind === 'skip') return this.recordSkip(job, decision.reason);
     const { endpoint } = decision.target;
@@ -197,12 +209,13 @@ export class DeliveryExecutor {
   }
 
   /** Parks a delivery on the retry path (not an attempt: nothing is recorded on `webhooks.attempts`). */
-  async park(job: DeliveryJob, untilMs: number, reason: ParkReason): Promise<void> {
+  async park(job: DeliveryJob, untilMs: number, reason: ParkReason): Promise<Settlement> {
     const planned = this.deps.parker!.plan(job, untilMs, reason);
     this.counters.parked++;
     if (reason === 'circuit_open') this.counters.parkedCircuitOpen++;
     else this.counters.parkedStalled++;
     await this.sendDurably(planned.topic, [planned.message]);
+    return { kind: 'waiting', topic: planned.topic, dueAt: planned.dueAt };
   }
 
   /**
@@ -210,7 +223,7 @@ export class DeliveryExecutor {
    * part. The breaker is asked first (it may have opened while the job waited for the slot, and in
    * half-open only one first attempt goes as the probe): a parked job releases the slot unused.
    */
-  async runHeld(job: DeliveryJob, target: DeliveryTarget): Promise<void> {
+  async runHeld(job: DeliveryJob, target: DeliveryTarget): Promise<Settlement> {
     const { breaker } = this.deps;
     if (breaker?.enabled && this.deps.parker?.canPark) {
       const admission = breaker.admit(target.endpoint, isFirstScheduledAttempt(job));
@@ -228,16 +241,17 @@ export class DeliveryExecutor {
       this.deps.limiter.release(target.endpoint);
     }
     breaker?.record(target.endpoint, result.outcome === 'succeeded' ? null : result.errorClass);
-    await this.record(job, target, result);
+    return this.record(job, target, result);
   }
 
-  async recordSkip(job: DeliveryJob, reason: string): Promise<void> {
+  async recordSkip(job: DeliveryJob, reason: string): Promise<Settlement> {
     this.counters.skipped++;
     const record = buildSkippedRecord(job, reason, this.now());
     await this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
+    return DONE;
   }
 
-  private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<void> {
+  private async record(job: DeliveryJob, target: DeliveryTarget, result: AttemptResult): Promise<Settlement> {
     this.counters.attempts++;
     // A success has no follow-up: skip building the summary the retry/exhausted records need.
     const decision: FollowUp =
@@ -251,12 +265,14 @@ export class DeliveryExecutor {
     if (decision.kind === 'retry') {
       this.counters.retried++;
       await Promise.all([attemptSend, this.sendDurably(decision.topic, [DeliveryJobCodec.encode(decision.job)])]);
+      return { kind: 'waiting', topic: decision.topic, dueAt: decision.dueAt };
     } else if (decision.kind === 'exhausted') {
       this.counters.exhausted++;
       await Promise.all([attemptSend, this.sendDurably(TOPICS.exhausted, [ExhaustedDeliveryCodec.encode(decision.message)])]);
-    } else {
-      await attemptSend;
+      return EXHAUSTED;
     }
+    await attemptSend;
+    return DONE;
   }
 
   private jobSecret(job: DeliveryJob): string {

@@ -17,6 +17,8 @@ export class FanOutPlanner {
     if (routes.length === 0) return [];
     const body = webhookBodyOf(event);
     const createdAt = new Date(nowMs).toISOString();
+    // `ordering: "call"` (decision 0017): every event type of the contracts carries data.call_id.
+    const callId = typeof event.data.call_id === 'string' ? event.data.call_id : undefined;
     const planned: PlannedDelivery[] = new Array(routes.length);
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i];
@@ -33,6 +35,7 @@ export class FanOutPlanner {
             secret_encrypted: route.secretEncrypted,
             body,
             event_received_at: event.received_at,
+            ...(route.orderByCall && callId !== undefined ? { order_key: callId, ingest_seq: event.ingest_seq ?? 0 } : {}),
           },
           nowMs,
           createdAt,

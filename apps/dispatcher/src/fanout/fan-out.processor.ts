@@ -72,11 +72,18 @@ export class FanOutProcessor {
     const tooLarge = checkWebhookBodySize(planned[0].job.body);
     if (tooLarge) return Outcome.deadLetter(`body_too_large: ${tooLarge}`);
     this.counters.deliveries += planned.length;
-    const work: Promise<void>[] = [];
+    const work: Promise<unknown>[] = [];
     let handoff: OutboundMessage[] | null = null;
     const { limiter, executor } = this.deps;
     for (const { job, route } of planned) {
       const endpoint = route.endpoint;
+      if (job.order_key !== undefined) {
+        // `ordering: "call"` (decision 0017): the one owner of the webhook's `webhooks.deliveries`
+        // partition keeps each call's deliveries in ingest order (and parks them there when needed).
+        this.counters.handedOff++;
+        (handoff ??= []).push(this.handoffMessage(job));
+        continue;
+      }
       const parkUntil = executor.parkUntil(job, endpoint);
       if (parkUntil !== null) {
         this.counters.parked++;
@@ -101,7 +108,7 @@ export class FanOutProcessor {
     return Outcome.done();
   }
 
-  private async waitThenRun(job: DeliveryJob, route: Route): Promise<void> {
+  private async waitThenRun(job: DeliveryJob, route: Route): Promise<unknown> {
     if (await this.deps.limiter.acquireWithin(route.endpoint, this.handoffAfterMs)) {
       this.counters.inline++;
       this.counters.waited++;

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { DispatchConsumersService } from '../consumers/dispatch-consumers.service.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
+import { CallOrderingCoordinator } from '../delivery/call-ordering.coordinator.js';
 import { EndpointConcurrencyLimiter } from '../delivery/endpoint-concurrency-limiter.js';
 import { EndpointCircuitBreaker } from '../delivery/endpoint-circuit-breaker.js';
 import { FanOutProcessor } from '../fanout/fan-out.processor.js';
@@ -16,6 +17,7 @@ export class StatsController {
     private readonly limiter: EndpointConcurrencyLimiter,
     private readonly consumers: DispatchConsumersService,
     private readonly breaker: EndpointCircuitBreaker,
+    private readonly ordering: CallOrderingCoordinator,
   ) {}
 
   @Get('stats')
@@ -27,6 +29,8 @@ export class StatsController {
       deliveries: this.executor.counters,
       endpoints: this.limiter.stats(),
       breakers: this.breaker.stats(),
+      /** Per-call ordering (decision 0017): open and held lanes, parked-behind and released-after-exhaustion counts. */
+      ordering: this.ordering.counters(),
       consumers: {
         fan_out: { ...this.consumers.fanOut.health(), ...this.consumers.fanOut.stats(), partitions: this.consumers.fanOut.assignedPartitions().length },
         deliveries: { ...this.consumers.deliveries.health(), ...this.consumers.deliveries.stats(), partitions: this.consumers.deliveries.assignedPartitions().length },

@@ -31,6 +31,8 @@ export interface Route {
   readonly headers?: Readonly<Record<string, string>>;
   /** Most deliveries per second (decision 0013); absent: no limit. Such a webhook is delivered from `webhooks.deliveries` only. */
   readonly rateLimitPerSecond?: number;
+  /** `ordering: "call"` (decision 0017): one call's deliveries in ingest order, from `webhooks.deliveries` only. Absent: none. */
+  readonly orderByCall?: true;
 }
 
 export type RouteDecode = { ok: true; route: Route } | { ok: false; reason: string; cause: 'url' | 'secret' };
@@ -103,6 +105,7 @@ export function routeFromSnapshot(
       ...previous,
       ...(snapshot.headers && Object.keys(snapshot.headers).length > 0 ? { headers: Object.freeze({ ...snapshot.headers }) } : {}),
       ...(snapshot.rate_limit_per_second ? { rateLimitPerSecond: snapshot.rate_limit_per_second } : {}),
+      ...(snapshot.ordering === 'call' ? { orderByCall: true as const } : {}),
     },
   };
 }

@@ -80,7 +80,7 @@ export class HttpIngest {
     const items: BatchItem[] = new Array(split.elements.length);
     const waits: Promise<void>[] = [];
     split.elements.forEach((bytes, i) => {
-      const result = this.validator.validate(bytes, { receivedAt });
+      const result = this.validator.validate(bytes, { receivedAt, ingestSeq: i });
       if (!result.ok) {
         this.stats.recordRejected(result.error.code);
         items[i] = { status: statusOf(result.error.code), error: elementError(i, result.error) };

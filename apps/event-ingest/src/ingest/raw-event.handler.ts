@@ -17,7 +17,7 @@ export class RawEventHandler {
   ) {}
 
   async handle(message: InboundMessage): Promise<MessageOutcome> {
-    const result = this.validator.validate(message.value, { rawPosition: `${message.partition}:${message.offset}`, receivedAt: this.now() });
+    const result = this.validator.validate(message.value, { rawPosition: `${message.partition}:${message.offset}`, receivedAt: this.now(), ingestSeq: Number(message.offset) });
     if (!result.ok) {
       this.stats.recordRejected(result.error.code);
       return Outcome.deadLetter(describeValidationError(result.error));

@@ -34,6 +34,8 @@ export interface ValidationContext {
   /** `<partition>:<offset>` of the raw record: the event id when the producer gave none. */
   rawPosition?: string;
   receivedAt: Date;
+  /** Tie-break of `receivedAt` within the account's ingest (decision 0017): raw offset or batch index. */
+  ingestSeq?: number;
 }
 
 const ENVELOPE_KEYS = new Set(['event', 'timestamp', 'account_id', 'data', 'id']);
@@ -82,6 +84,7 @@ export class EventValidator {
       data: data.data,
       received_at: context.receivedAt.toISOString(),
     };
+    if (context.ingestSeq !== undefined && Number.isSafeInteger(context.ingestSeq) && context.ingestSeq >= 0) event.ingest_seq = context.ingestSeq;
     return { ok: true, event, topic: EVENT_TOPICS[type], droppedFields: dropped };
   }
 }

@@ -12,6 +12,8 @@ export function presentWebhook(s: SubscriptionState) {
     headers: s.headers ?? {},
     /** Most deliveries per second (decision 0013); null: no limit. */
     rate_limit_per_second: s.rateLimitPerSecond ?? null,
+    /** Delivery order (decision 0017): `none` or `call`. */
+    ordering: s.ordering ?? 'none',
     status: s.status,
     secret_hint: s.secretHint,
     /** While a rotation's replaced secret still signs beside the new one (decision 0010); else null. */

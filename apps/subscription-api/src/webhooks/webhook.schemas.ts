@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CUSTOM_HEADER_LIMITS, customHeadersProblem, EVENT_TYPES, RATE_LIMIT_PER_SECOND_BOUNDS } from '@odis/contracts';
+import { CUSTOM_HEADER_LIMITS, customHeadersProblem, EVENT_TYPES, ORDERING_MODES, RATE_LIMIT_PER_SECOND_BOUNDS } from '@odis/contracts';
 import { parseDuration } from '@odis/config';
 
 const eventsField = z
@@ -23,6 +23,13 @@ const rateLimitField = z
     description: `Most deliveries per second to this webhook (${RATE_LIMIT_PER_SECOND_BOUNDS.min}-${RATE_LIMIT_PER_SECOND_BOUNDS.max}); deliveries beyond it wait (they neither fail nor count as attempts). PATCH null removes the limit.`,
     example: 20,
   });
+
+/** Delivery order (decision 0017): `call` delivers one call_id's events in ingest order. */
+const orderingField = z.enum(ORDERING_MODES, { message: 'must be "none" or "call"' }).meta({
+  description:
+    '"call": the events of one call_id (call.started, appointment.created, call.ended) arrive in the order they were ingested; a failing delivery holds back only the later events of the same call for this webhook, until it succeeds or is exhausted. "none" (default): no order.',
+  example: 'call',
+});
 
 /**
  * The webhook's own request headers (decision 0013): at most 10, HTTP-token names, no reserved
@@ -49,6 +56,7 @@ export const createWebhookBody = z.strictObject({
   description: descriptionField.optional(),
   headers: headersField.optional(),
   rate_limit_per_second: rateLimitField.optional(),
+  ordering: orderingField.optional(),
 });
 
 /** `PATCH /v1/webhooks/{id}`. */
@@ -60,6 +68,7 @@ export const updateWebhookBody = z
     description: descriptionField.optional(),
     headers: headersField.optional(),
     rate_limit_per_second: rateLimitField.nullable().optional(),
+    ordering: orderingField.optional(),
     status: z.enum(['active', 'disabled'], { message: 'must be "active" or "disabled"' }).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one field' });

@@ -28,7 +28,7 @@ export class WebhooksService {
     const id = newId('wh');
     const webhook = await this.store.create(
       accountId,
-      { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret), headers: body.headers, rateLimitPerSecond: body.rate_limit_per_second },
+      { id, url, events: body.events, description: body.description ?? null, secretEncrypted: this.box.encrypt(secret, id), secretHint: secretHint(secret), headers: body.headers, rateLimitPerSecond: body.rate_limit_per_second, ordering: body.ordering },
       actor,
       { maxPerAccount: this.config.WEBHOOK_MAX_PER_ACCOUNT },
     );
@@ -42,6 +42,7 @@ export class WebhooksService {
       description: body.description,
       headers: body.headers,
       rateLimitPerSecond: body.rate_limit_per_second,
+      ordering: body.ordering,
       status: body.status,
       secret: body.secret === undefined ? undefined : { encrypted: this.box.encrypt(body.secret, id), hint: secretHint(body.secret) },
     };

@@ -27,6 +27,10 @@ export class SubscriptionEntity {
   @Column({ name: 'rate_limit_per_second', type: 'int', nullable: true })
   rateLimitPerSecond: number | null;
 
+  /** Delivery order (decision 0017): `none` or `call`. */
+  @Column({ type: 'text', default: 'none' })
+  ordering: string;
+
   /** SecretBox ciphertext (AES-256-GCM); never the plaintext. */
   @Column({ name: 'secret_encrypted', type: 'text' })
   secretEncrypted: string;
