@@ -18,7 +18,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Browser } from 'playwright-core';
 import { simpleParser } from 'mailparser';
 import request from 'supertest';
-import { EVENT_TOPICS, newId, RETRY_TIER_ATTEMPTS, retryTierTopic, SEED_EXAMPLES, TOPICS, ValidatedEventCodec, type EventType } from '@odis/contracts';
+import { RETRY_TIER_ATTEMPTS, retryTierTopic, TOPICS, type EventType } from '@odis/contracts';
 import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
 import { startNotifier } from '../../apps/notifier/src/notifier.app.js';
 import { loadNotifierConfig } from '../../apps/notifier/src/config/notifier.config.js';
@@ -98,15 +98,7 @@ describe('dashboard: disabled after failures, re-enabled and recovered in Chromi
   }, 90_000);
 
   /** A validated event of this account on its per-type topic (what event-ingest produces), by id. */
-  async function produce(type: EventType): Promise<string> {
-    const eventId = newId('evt');
-    const sample = SEED_EXAMPLES[type];
-    await kafka.producer.sendOne(
-      EVENT_TOPICS[type],
-      ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: accountId, event: type, timestamp: sample.timestamp, data: sample.data as Record<string, unknown>, received_at: new Date().toISOString() }),
-    );
-    return eventId;
-  }
+  const produce = (type: EventType): Promise<string> => kafka.produceSample(accountId, type);
 
   it('fails until disabled; the dashboard re-enables it and recovers exactly the missed events, redelivers identical bytes, and shows a test event status', async () => {
     // 1. One event is delivered (the last success before the outage), and logged.

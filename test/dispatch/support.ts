@@ -9,14 +9,31 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { EVENT_TYPES, SecretBox, TOPICS, topicSpecs, type EventType, type SubscriptionSnapshot } from '@odis/contracts';
-import { ensureTopics, KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type TopicReader } from '@odis/messaging';
+import { EVENT_TOPICS, EVENT_TYPES, newId, SecretBox, SEED_EXAMPLES, TOPICS, topicSpecs, ValidatedEventCodec, type EventType, type SubscriptionSnapshot } from '@odis/contracts';
+import { ensureTopics, KafkaConnection, MessageProducer, readTopicToEnd, type InboundMessage, type OutboundMessage, type TopicReader } from '@odis/messaging';
 import { startTestReceiver, type TestReceiver, type TestReceiverOptions } from '@odis/receiver-kit';
 import { requireEnv, waitFor } from '../support/infra.js';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 11).toString('base64');
 export const TEST_INGEST_TOKEN = 'test-ingest-token-0123456789';
 export const box = SecretBox.fromBase64(TEST_ENCRYPTION_KEY);
+
+/**
+ * A validated event of `accountId` as event-ingest puts it on its per-type topic: the seed's sample
+ * payload of `type`, with `eventId` (a new one by default) and `received_at` now.
+ */
+export function sampleEventMessage(accountId: string, type: EventType = 'call.started', eventId: string = newId('evt')): OutboundMessage {
+  const sample = SEED_EXAMPLES[type];
+  return ValidatedEventCodec.encode({
+    v: 1,
+    event_id: eventId,
+    account_id: accountId,
+    event: type,
+    timestamp: sample.timestamp,
+    data: sample.data as Record<string, unknown>,
+    received_at: new Date().toISOString(),
+  });
+}
 
 export function suffix(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -83,6 +100,12 @@ export async function getJson<T = Record<string, unknown>>(url: string): Promise
 export class TestKafka {
   readonly connection = new KafkaConnection({ brokers: brokers(), clientId: `it-${suffix()}`, logLevel: 'error' });
   readonly producer = new MessageProducer(this.connection, { lingerMs: 1 });
+
+  /** Puts a sample event of `accountId` on its per-type topic (sampleEventMessage); returns its event id. */
+  async produceSample(accountId: string, type: EventType = 'call.started', eventId: string = newId('evt')): Promise<string> {
+    await this.producer.sendOne(EVENT_TOPICS[type], sampleEventMessage(accountId, type, eventId));
+    return eventId;
+  }
   private readonly taps: TopicTap[] = [];
 
   async publishSubscription(s: {

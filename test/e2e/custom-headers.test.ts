@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
-import { newId, SEED_EXAMPLES, TOPICS, ValidatedEventCodec } from '@odis/contracts';
 import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
 import { createAccount } from '../api/subscription-api.harness.js';
 import { baseUrl, suffix, TestKafka, waitRouted } from '../dispatch/support.js';
@@ -43,12 +42,7 @@ describe('custom webhook headers (real stack)', () => {
   }, 60_000);
 
   async function deliverOne(): Promise<ReceivedRequest> {
-    const eventId = newId('evt');
-    const sample = SEED_EXAMPLES['call.started'];
-    await kafka.producer.sendOne(
-      TOPICS.callStarted,
-      ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: accountId, event: 'call.started', timestamp: sample.timestamp, data: sample.data, received_at: new Date().toISOString() }),
-    );
+    const eventId = await kafka.produceSample(accountId);
     await waitFor(() => receiver.requests.some((r) => r.headers['x-odis-event-id'] === eventId), { timeoutMs: 20_000, intervalMs: 50, message: `delivery of ${eventId}` });
     return receiver.requests.find((r) => r.headers['x-odis-event-id'] === eventId)!;
   }

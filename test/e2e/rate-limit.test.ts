@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
-import { newId, SEED_EXAMPLES, TOPICS, ValidatedEventCodec } from '@odis/contracts';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
 import { startDispatcher } from '../../apps/dispatcher/src/dispatcher.app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config/dispatcher.config.js';
@@ -61,16 +60,7 @@ describe('rate_limit_per_second (real stack, two dispatcher replicas)', () => {
     webhookIds.push(control.body.id);
     for (const d of dispatchers) for (const id of webhookIds) await waitRouted(baseUrl(d), id, { version: 1 });
 
-    const sample = SEED_EXAMPLES['call.started'];
-    const eventIds = Array.from({ length: EVENTS }, () => newId('evt'));
-    await Promise.all(
-      eventIds.map((eventId) =>
-        kafka.producer.sendOne(
-          TOPICS.callStarted,
-          ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: accountId, event: 'call.started', timestamp: sample.timestamp, data: sample.data, received_at: new Date().toISOString() }),
-        ),
-      ),
-    );
+    const eventIds = await Promise.all(Array.from({ length: EVENTS }, () => kafka.produceSample(accountId)));
     const mine = new Set(eventIds);
     const seen = (r: TestReceiver) => new Set(r.requests.map((q) => String(q.headers['x-odis-event-id'])).filter((id) => mine.has(id)));
     await waitFor(() => seen(free).size === EVENTS, { timeoutMs: 30_000, intervalMs: 100, message: 'the unlimited webhook got every event' });

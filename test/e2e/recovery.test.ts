@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
-import { EVENT_TOPICS, newId, SEED_EXAMPLES, ValidatedEventCodec, type EventType } from '@odis/contracts';
+import { type EventType } from '@odis/contracts';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
 import { createAccount, withDataSource } from '../api/subscription-api.harness.js';
 import { suffix, TestKafka, waitRouted } from '../dispatch/support.js';
@@ -45,15 +45,7 @@ describe('POST /v1/webhooks/{id}/recover (real stack)', () => {
     await kafka.close();
   }, 60_000);
 
-  async function produce(accountId: string, type: EventType): Promise<string> {
-    const eventId = newId('evt');
-    const sample = SEED_EXAMPLES[type];
-    await kafka.producer.sendOne(
-      EVENT_TOPICS[type],
-      ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: accountId, event: type, timestamp: sample.timestamp, data: sample.data as Record<string, unknown>, received_at: new Date().toISOString() }),
-    );
-    return eventId;
-  }
+  const produce = (accountId: string, type: EventType): Promise<string> => kafka.produceSample(accountId, type);
 
   async function createWebhook(auth: Record<string, string>, events: EventType[]): Promise<string> {
     const res = await request(api.getHttpServer()).post('/v1/webhooks').set(auth).send({ url: `${receiver.url}/hook`, events });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { newId, SEED_EXAMPLES, TOPICS, ValidatedEventCodec } from '@odis/contracts';
+import { newId } from '@odis/contracts';
 import { startTestReceiver, type ReceivedRequest, type TestReceiver } from '@odis/receiver-kit';
 import { createAccount } from '../api/subscription-api.harness.js';
 import { baseUrl, suffix, TestKafka, waitRouted } from '../dispatch/support.js';
@@ -67,12 +67,7 @@ describe('delivery request log and POST /v1/webhooks/{id}/deliveries/{delivery_i
 
   it('logs the headers sent and the exact body; a redelivery sends identical bytes with the same event id and a new delivery id, as one manual attempt', async () => {
     const server = api.getHttpServer();
-    const eventId = newId('evt');
-    const sample = SEED_EXAMPLES['call.started'];
-    await kafka.producer.sendOne(
-      TOPICS.callStarted,
-      ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: accountId, event: 'call.started', timestamp: sample.timestamp, data: sample.data, received_at: new Date().toISOString() }),
-    );
+    const eventId = await kafka.produceSample(accountId);
     await waitFor(() => received('x-odis-event-id', eventId).length > 0, { timeoutMs: 20_000, intervalMs: 50, message: `delivery of ${eventId}` });
     const [original] = received('x-odis-event-id', eventId);
     const originalId = String(original.headers['x-odis-delivery-id']);

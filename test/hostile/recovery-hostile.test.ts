@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
-import { EVENT_TOPICS, newId, SEED_EXAMPLES, ValidatedEventCodec } from '@odis/contracts';
+import { EVENT_TOPICS, newId } from '@odis/contracts';
 import type { OutboundMessage } from '@odis/messaging';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
 import { createAccount } from '../api/subscription-api.harness.js';
-import { suffix, TestKafka, waitRouted } from '../dispatch/support.js';
+import { sampleEventMessage, suffix, TestKafka, waitRouted } from '../dispatch/support.js';
 import { startApiAndDispatcher } from '../e2e/real-stack.js';
 import { waitFor } from '../support/infra.js';
 import { pausePostgres, withKafkaPaused } from '../support/process-pause.js';
@@ -49,14 +49,8 @@ describe('recovery while Kafka is frozen for a moment', () => {
     const account = await createAccount(`Recovery hostile ${name} ${tag}`);
     const auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };
     const since = new Date(Date.now() - 1_000).toISOString();
-    const sample = SEED_EXAMPLES['call.started'];
-    const ids: string[] = [];
-    const messages: OutboundMessage[] = [];
-    for (let i = 0; i < EVENTS; i++) {
-      const eventId = newId('evt');
-      ids.push(eventId);
-      messages.push(ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: account.accountId, event: 'call.started', timestamp: sample.timestamp, data: sample.data as Record<string, unknown>, received_at: new Date().toISOString() }));
-    }
+    const ids = Array.from({ length: EVENTS }, () => newId('evt'));
+    const messages = ids.map((eventId) => sampleEventMessage(account.accountId, 'call.started', eventId));
     for (let i = 0; i < messages.length; i += 500) await kafka.producer.send(EVENT_TOPICS['call.started'], messages.slice(i, i + 500));
     // The webhook exists only now: nothing delivered these events live.
     const path = `/hook/${name}`;
