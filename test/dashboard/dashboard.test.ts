@@ -4,6 +4,7 @@
  * feature is checked on the page and on the server (through the API): serving (CSP, content
  * types, no traversal), add with the keyboard only, list, disable/enable, rotate, delete, test
  * event, delivery log with filters and a delivery's attempts, the 24 h chart, change history,
+ * delivery controls (custom headers, rate limit, per-call ordering),
  * hostile text shown as text, and axe-core finds no serious or critical violation.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -252,6 +253,59 @@ describe('dashboard in Chromium (real stack)', () => {
     expect(dash.requests.filter((r) => r.includes(apiKey))).toEqual([]);
   });
 
+  it('ordering: adds a webhook "Per call" with the keyboard (API: "call"), shows it, edits it back to None (PATCH of ordering only)', async () => {
+    const focused = () =>
+      page.evaluate<string>(`(() => {
+        const el = document.activeElement;
+        const label = (el && el.labels && el.labels[0] && el.labels[0].textContent) || (el && el.getAttribute('aria-label')) || (el && el.textContent) || '';
+        return (el ? el.tagName : '') + '|' + label.trim() + '|' + (el && el.checked ? 'checked' : '');
+      })()`);
+    const add = page.locator('#add-section');
+    await add.getByLabel('Endpoint URL').fill(`${receiver.url}/ordering`);
+    // Tab from the rate limit enters the Ordering group at its checked radio; an arrow key picks "Per call".
+    await add.getByLabel('Rate limit, deliveries per second (optional)').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('INPUT|None (fastest)|checked');
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('INPUT|Per call, in ingest order|checked');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('BUTTON|Save|');
+    await page.keyboard.press('Enter');
+    await statusText(page, new RegExp(`Saved webhook wh_\\w+ for ${receiver.url}/ordering\\.`));
+    const secretDialog = page.getByRole('dialog', { name: 'Your signing secret' });
+    await secretDialog.waitFor();
+    await page.keyboard.press('Escape');
+    await secretDialog.waitFor({ state: 'detached' });
+    // The Add form is back to the default for the next webhook.
+    expect(await add.getByRole('radio', { name: 'None (fastest)' }).isChecked()).toBe(true);
+
+    const hooks = (await server().get('/v1/webhooks').set(auth).expect(200)).body.data as { id: string; url: string; ordering: string; version: number }[];
+    const created = hooks.find((w) => w.url === `${receiver.url}/ordering`)!;
+    expect(created).toMatchObject({ ordering: 'call' });
+    const row = webhookRow(page, created.id);
+    expect(await row.locator('[data-field="delivery-controls"]').textContent()).toBe('No custom headers · Rate limit: no limit · Ordering: Per call, in ingest order');
+
+    // Edit (the row's button opens the webhook with the form): back to None; the PATCH carries only ordering.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const settingsView = page.locator('#detail-section [data-field="delivery-settings"]');
+    const form = settingsView.getByRole('form', { name: `Edit delivery settings of ${receiver.url}/ordering` });
+    await form.waitFor();
+    const group = form.getByRole('group', { name: 'Ordering' });
+    expect(await group.getByRole('radio', { name: 'Per call, in ingest order' }).isChecked()).toBe(true);
+    await group.getByRole('radio', { name: 'Per call, in ingest order' }).focus();
+    await page.keyboard.press('ArrowUp');
+    expect(await focused()).toBe('INPUT|None (fastest)|checked');
+    await expectAccessible(page); // the Add form and the edit form, both with their Ordering group
+    const patch = page.waitForRequest((r) => r.method() === 'PATCH' && r.url().endsWith(`/v1/webhooks/${created.id}`));
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    expect((await patch).postDataJSON()).toEqual({ ordering: 'none' });
+    await statusText(page, /Saved the delivery settings/);
+    expect((await server().get(`/v1/webhooks/${created.id}`).set(auth)).body).toMatchObject({ ordering: 'none', version: created.version + 1 });
+    await settingsView.locator('[data-field="webhook-ordering"]').filter({ hasText: 'None (fastest)' }).waitFor();
+    await row.locator('[data-field="delivery-controls"]').filter({ hasText: 'Ordering: None (fastest)' }).waitFor();
+    expect(dash.problems).toEqual([]);
+  });
+
   it('delivery settings: adds custom headers (keyboard) and a rate limit, shows them, sends them, shows the next attempt; an edit to a reserved header shows the error beside its row; removing them PATCHes {}', async () => {
     const account = await createAccount(`Dashboard Settings ${tag}`);
     const authB = { Authorization: `Bearer ${account.apiKey}` };
@@ -379,7 +433,7 @@ describe('dashboard in Chromium (real stack)', () => {
     await settingsView.locator('[data-field="webhook-headers"]').filter({ hasText: 'none' }).waitFor();
     expect(await settingsView.locator('[data-field="webhook-rate-limit"]').textContent()).toBe('no limit');
     expect(await focused()).toBe('BUTTON|Edit delivery settings');
-    expect(await row.locator('[data-field="delivery-controls"]').textContent()).toBe('No custom headers · Rate limit: no limit');
+    expect(await row.locator('[data-field="delivery-controls"]').textContent()).toBe('No custom headers · Rate limit: no limit · Ordering: None (fastest)');
 
     // The only failed request of the page is the refused PATCH.
     expect(settings.problems).toEqual([expect.stringMatching(new RegExp(`^400 PATCH .*/v1/webhooks/${id}$`))]);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { fieldTarget, headersFromRows, rateLimitFromInput, rowOfHeader, settingsPatch, type WebhookSettings } from './web/delivery-settings.js';
+import { fieldTarget, headersFromRows, ORDERING_LABELS, orderingFromInput, rateLimitFromInput, rowOfHeader, settingsPatch, type WebhookSettings } from './web/delivery-settings.js';
 
-describe('dashboard delivery settings (headers editor rows, PATCH body, field errors)', () => {
-  const current: WebhookSettings = { url: 'https://a.example/h', events: ['call.started', 'call.ended'], description: 'front desk', headers: { Authorization: 'Bearer x', 'X-Clinic': '7' }, rate_limit_per_second: 20 };
+describe('dashboard delivery settings (headers editor rows, ordering, PATCH body, field errors)', () => {
+  const current: WebhookSettings = { url: 'https://a.example/h', events: ['call.started', 'call.ended'], description: 'front desk', headers: { Authorization: 'Bearer x', 'X-Clinic': '7' }, rate_limit_per_second: 20, ordering: 'none' };
 
   it('turns rows into the headers object: names trimmed, empty rows skipped, values kept as typed', () => {
     expect(headersFromRows([{ name: ' Authorization ', value: 'Bearer t' }, { name: '', value: '' }, { name: 'X-Empty', value: '' }])).toEqual({ headers: { Authorization: 'Bearer t', 'X-Empty': '' } });
@@ -28,11 +28,32 @@ describe('dashboard delivery settings (headers editor rows, PATCH body, field er
     expect(settingsPatch(current, { ...current, url: 'https://b.example/h', events: ['call.started'] })).toEqual({ url: 'https://b.example/h', events: ['call.started'] });
   });
 
+  it('sends ordering only when it changed (an API without the field reads as none)', () => {
+    expect(settingsPatch(current, { ...current, ordering: 'none' })).toEqual({});
+    expect(settingsPatch(current, { ...current, ordering: 'call' })).toEqual({ ordering: 'call' });
+    const ordered: WebhookSettings = { ...current, ordering: 'call' };
+    expect(settingsPatch(ordered, { ...ordered })).toEqual({});
+    expect(settingsPatch(ordered, { ...ordered, ordering: 'none', rate_limit_per_second: null })).toEqual({ ordering: 'none', rate_limit_per_second: null });
+    const legacy: WebhookSettings = { url: current.url, events: current.events, description: current.description, headers: current.headers, rate_limit_per_second: current.rate_limit_per_second };
+    expect(settingsPatch(legacy, { ...legacy, ordering: 'none' })).toEqual({});
+    expect(settingsPatch(legacy, { ...legacy, ordering: 'call' })).toEqual({ ordering: 'call' });
+    // Not edited (no ordering control): nothing sent.
+    expect(settingsPatch(ordered, { ...legacy })).toEqual({});
+  });
+
+  it('reads the ordering radio: only "call" is per call; the labels the form and summaries show', () => {
+    expect(orderingFromInput('call')).toBe('call');
+    expect(orderingFromInput('none')).toBe('none');
+    expect(orderingFromInput(undefined)).toBe('none');
+    expect(ORDERING_LABELS).toEqual({ none: 'None (fastest)', call: 'Per call, in ingest order' });
+  });
+
   it("maps the API's field to a header row or a form field", () => {
     expect(fieldTarget('headers.X-ODIS-Foo')).toEqual({ kind: 'header', name: 'X-ODIS-Foo' });
     expect(fieldTarget('headers.X.Dotted')).toEqual({ kind: 'header', name: 'X.Dotted' });
     expect(fieldTarget('headers')).toEqual({ kind: 'field', name: 'headers' });
     expect(fieldTarget('rate_limit_per_second')).toEqual({ kind: 'field', name: 'rate_limit_per_second' });
+    expect(fieldTarget('ordering')).toEqual({ kind: 'field', name: 'ordering' });
     expect(fieldTarget(null)).toBeNull();
     const rows = [{ name: 'Authorization', value: 'a' }, { name: ' x-odis-foo ', value: 'b' }];
     expect(rowOfHeader(rows, 'x-odis-foo')).toBe(1);

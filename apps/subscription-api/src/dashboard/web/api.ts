@@ -1,4 +1,4 @@
-import type { SettingsPatch } from './delivery-settings.js';
+import type { Ordering, SettingsPatch } from './delivery-settings.js';
 
 /**
  * The dashboard's client of the public API (README "API"): the same routes and shapes a customer's
@@ -14,6 +14,8 @@ export interface Webhook {
   headers: Record<string, string>;
   /** Most deliveries per second (decision 0013); null: no limit. */
   rate_limit_per_second: number | null;
+  /** `call`: the events of one call_id arrive in ingest order (decision 0017); `none` (default): no ordering. */
+  ordering: Ordering;
   status: 'active' | 'disabled';
   secret_hint: string;
   previous_secret_expires_at: string | null;
@@ -171,7 +173,7 @@ export class Api {
     return this.request('GET', `/v1/webhooks/${encodeURIComponent(id)}`);
   }
 
-  createWebhook(body: { url: string; events: string[]; secret?: string; description?: string; headers?: Record<string, string>; rate_limit_per_second?: number }): Promise<Webhook> {
+  createWebhook(body: { url: string; events: string[]; secret?: string; description?: string; headers?: Record<string, string>; rate_limit_per_second?: number; ordering?: Ordering }): Promise<Webhook> {
     return this.request('POST', '/v1/webhooks', body);
   }
 

@@ -1,5 +1,6 @@
 /**
- * A webhook's delivery settings as the forms edit them (custom headers, rate limit; decision 0013):
+ * A webhook's delivery settings as the forms edit them (custom headers, rate limit, decision 0013;
+ * per-call ordering, decision 0017):
  * turning the editor's rows into the API's `headers` object, the PATCH body of what changed, and
  * which field of the form an API 400 names. Pure: no DOM, no fetch (unit-tested beside the dashboard).
  * The header rules themselves (reserved names, characters, lengths) are the API's: its 400 names
@@ -45,12 +46,25 @@ export function rateLimitFromInput(text: string): number | null {
   return text.trim() === '' ? null : Number(text.trim());
 }
 
+/** The webhook's `ordering` (decision 0017): `none` (the default) or `call` (per call, in ingest order). */
+export type Ordering = 'none' | 'call';
+export const ORDERINGS: readonly Ordering[] = ['none', 'call'];
+/** What the form's radios and the summaries call each ordering. */
+export const ORDERING_LABELS: Readonly<Record<Ordering, string>> = { none: 'None (fastest)', call: 'Per call, in ingest order' };
+
+/** The ordering radio's value → the API's `ordering` (anything but `call` is the default, `none`). */
+export function orderingFromInput(value: string | null | undefined): Ordering {
+  return value === 'call' ? 'call' : 'none';
+}
+
 export interface WebhookSettings {
   url: string;
   events: readonly string[];
   description: string | null;
   headers: Readonly<Record<string, string>>;
   rate_limit_per_second: number | null;
+  /** Absent (an API before decision 0017) reads as `none`. */
+  ordering?: Ordering;
 }
 
 export interface SettingsPatch {
@@ -59,6 +73,7 @@ export interface SettingsPatch {
   description?: string | null;
   headers?: Record<string, string>;
   rate_limit_per_second?: number | null;
+  ordering?: Ordering;
 }
 
 function sameHeaders(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -69,7 +84,7 @@ function sameHeaders(a: Readonly<Record<string, string>>, b: Readonly<Record<str
 /**
  * The PATCH body: only the fields that differ from the webhook as loaded (the history then shows
  * only real changes). `headers` is the whole new set (PATCH replaces it; `{}` removes them all);
- * a cleared rate limit or description is `null` (removes it).
+ * a cleared rate limit or description is `null` (removes it); `ordering` only when it changed.
  */
 export function settingsPatch(current: WebhookSettings, edited: WebhookSettings): SettingsPatch {
   const patch: SettingsPatch = {};
@@ -78,6 +93,7 @@ export function settingsPatch(current: WebhookSettings, edited: WebhookSettings)
   if ((edited.description ?? null) !== (current.description ?? null)) patch.description = edited.description;
   if (!sameHeaders(current.headers, edited.headers)) patch.headers = { ...edited.headers };
   if (edited.rate_limit_per_second !== current.rate_limit_per_second) patch.rate_limit_per_second = edited.rate_limit_per_second;
+  if (edited.ordering !== undefined && edited.ordering !== (current.ordering ?? 'none')) patch.ordering = edited.ordering;
   return patch;
 }
 

@@ -1,5 +1,5 @@
 import { ApiError, type Api, type Webhook } from './api.js';
-import { fieldTarget, headersFromRows, rateLimitFromInput, settingsPatch } from './delivery-settings.js';
+import { fieldTarget, headersFromRows, ORDERING_LABELS, orderingFromInput, ORDERINGS, rateLimitFromInput, settingsPatch, type Ordering } from './delivery-settings.js';
 import { h, replace, uid } from './dom.js';
 import { FieldError, HeadersEditor } from './headers-editor.js';
 import type { Status } from './status.js';
@@ -23,6 +23,34 @@ export function rateLimitInput(initial: number | null): { elements: HTMLElement[
   };
 }
 
+/**
+ * "Ordering" (decision 0017): a radio group, "None (fastest)" / "Per call, in ingest order", with its
+ * hint. The group's name is unique on the page (the Add form and an edit form can both be open).
+ * Arrow keys move between the two radios; Tab enters the group at the checked one.
+ */
+export function orderingInput(initial: Ordering): { element: HTMLFieldSetElement; value: () => Ordering; reset: () => void; error: FieldError } {
+  const name = uid('ordering');
+  const radios = ORDERINGS.map((o) => h('input', { type: 'radio', name, value: o, checked: o === initial }));
+  const error = new FieldError(radios);
+  const hintId = `${name}-hint`;
+  const element = h(
+    'fieldset',
+    { 'aria-describedby': hintId, 'data-field': 'ordering' },
+    h('legend', {}, 'Ordering'),
+    radios.map((radio, i) => h('label', { class: 'check' }, radio, ' ', ORDERING_LABELS[ORDERINGS[i]!])),
+    h('p', { id: hintId, class: 'hint' }, "Per call: each call's events arrive in the order they were ingested; a failing delivery holds back only later events of the same call."),
+    error.element,
+  );
+  return {
+    element,
+    value: () => orderingFromInput(radios.find((r) => r.checked)?.value),
+    reset: () => {
+      for (const r of radios) r.checked = r.value === 'none';
+    },
+    error,
+  };
+}
+
 /** `Authorization: Bearer …` lines, as text. */
 export function headersList(headers: Readonly<Record<string, string>>): HTMLElement {
   const entries = Object.entries(headers);
@@ -35,8 +63,8 @@ export function rateLimitText(rate: number | null): string {
 }
 
 /**
- * "Delivery settings" of one webhook: its custom headers (values shown: they are not secrets) and
- * rate limit, and "Edit delivery settings": URL, events, description, headers and rate limit (what
+ * "Delivery settings" of one webhook: its custom headers (values shown: they are not secrets), rate
+ * limit and ordering, and "Edit delivery settings": URL, events, description, headers, rate limit and ordering (what
  * `PATCH /v1/webhooks/{id}` accepts besides status, which Disable/Enable sets, and the secret, which
  * Rotate secret sets). Only changed fields are sent, with If-Match; an API 400 is shown beside the
  * field it names (`headers.<Name>` beside that header's row).
@@ -69,6 +97,8 @@ export class SettingsPanel {
         h('dd', { 'data-field': 'webhook-headers' }, headersList(w.headers)),
         h('dt', {}, 'Rate limit'),
         h('dd', { 'data-field': 'webhook-rate-limit' }, rateLimitText(w.rate_limit_per_second)),
+        h('dt', {}, 'Ordering'),
+        h('dd', { 'data-field': 'webhook-ordering' }, ORDERING_LABELS[w.ordering ?? 'none']),
       ),
       h('div', { class: 'actions' }, this.editButton),
     );
@@ -87,6 +117,7 @@ export class SettingsPanel {
     const descError = new FieldError([description]);
     const headers = new HeadersEditor(w.headers);
     const rate = rateLimitInput(w.rate_limit_per_second);
+    const ordering = orderingInput(w.ordering ?? 'none');
     const save = h('button', { type: 'submit' }, 'Save changes');
     const form = h(
       'form',
@@ -100,9 +131,10 @@ export class SettingsPanel {
       descError.element,
       headers.element,
       rate.elements,
+      ordering.element,
       h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'secondary', onclick: () => this.cancel() }, 'Cancel')),
     );
-    const errors: Record<string, FieldError> = { url: urlError, events: eventsError, description: descError, rate_limit_per_second: rate.error };
+    const errors: Record<string, FieldError> = { url: urlError, events: eventsError, description: descError, rate_limit_per_second: rate.error, ordering: ordering.error };
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       headers.clearErrors();
@@ -119,6 +151,7 @@ export class SettingsPanel {
         description: description.value.trim() || null,
         headers: rows.headers,
         rate_limit_per_second: rateLimitFromInput(rate.input.value),
+        ordering: ordering.value(),
       });
       if (Object.keys(patch).length === 0) {
         this.status.ok('Nothing changed: no update sent.');

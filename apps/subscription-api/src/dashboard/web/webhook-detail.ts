@@ -9,7 +9,7 @@ import type { Status } from './status.js';
 import { testEventPanel } from './test-event-panel.js';
 
 /**
- * One webhook: its facts, its delivery settings (custom headers, rate limit, "Edit delivery settings"), the last 24 h chart, Send test event, "Re-enable and recover since the
+ * One webhook: its facts, its delivery settings (custom headers, rate limit, ordering, "Edit delivery settings"), the last 24 h chart, Send test event, "Re-enable and recover since the
  * disable" (when disabled), the delivery log and the change history.
  */
 export class WebhookDetail {

@@ -1,15 +1,15 @@
 import { ApiError, type Api, type EventType, type Webhook } from './api.js';
-import { fieldTarget, headersFromRows, rateLimitFromInput } from './delivery-settings.js';
+import { fieldTarget, headersFromRows, ORDERING_LABELS, rateLimitFromInput } from './delivery-settings.js';
 import { confirmDialog, Dialog } from './dialog.js';
 import { byId, h, replace, uid } from './dom.js';
 import { FieldError, HeadersEditor } from './headers-editor.js';
-import { rateLimitInput, rateLimitText } from './settings-panel.js';
+import { orderingInput, rateLimitInput, rateLimitText } from './settings-panel.js';
 import type { Status } from './status.js';
 
 const FALLBACK_TYPES = ['call.started', 'call.ended', 'appointment.created'];
 
 /**
- * "Add Webhook" (URL, events, optional secret, description, custom headers and rate limit, Save) and
+ * "Add Webhook" (URL, events, optional secret, description, custom headers, rate limit and ordering, Save) and
  * "Your webhooks" (the list with its actions, 100 at a time with "Load more webhooks").
  */
 export class WebhooksPanel {
@@ -83,6 +83,7 @@ export class WebhooksPanel {
     const descError = new FieldError([description]);
     const headers = new HeadersEditor();
     const rate = rateLimitInput(null);
+    const ordering = orderingInput('none');
     const form = h(
       'form',
       { class: 'add-form', 'aria-labelledby': 'add-h' },
@@ -99,9 +100,10 @@ export class WebhooksPanel {
       descError.element,
       headers.element,
       rate.elements,
+      ordering.element,
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save')),
     );
-    const errors: Record<string, FieldError> = { url: urlError, events: eventsError, secret: secretError, description: descError, rate_limit_per_second: rate.error };
+    const errors: Record<string, FieldError> = { url: urlError, events: eventsError, secret: secretError, description: descError, rate_limit_per_second: rate.error, ordering: ordering.error };
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       headers.clearErrors();
@@ -120,6 +122,7 @@ export class WebhooksPanel {
         if (Object.keys(rows.headers).length) body.headers = rows.headers;
         const rateLimit = rateLimitFromInput(rate.input.value);
         if (rateLimit !== null) body.rate_limit_per_second = rateLimit;
+        body.ordering = ordering.value();
         let created: Webhook;
         try {
           created = await this.api.createWebhook(body);
@@ -135,6 +138,7 @@ export class WebhooksPanel {
         url.value = '';
         description.value = '';
         rate.input.value = '';
+        ordering.reset();
         headers.reset();
         this.status.ok(`Saved webhook ${created.id} for ${created.url}.`);
         if (created.secret) this.showSecret('Your signing secret', created.secret);
@@ -184,6 +188,7 @@ export class WebhooksPanel {
           { 'data-field': 'delivery-controls' },
           Object.keys(w.headers ?? {}).length ? ['Headers: ', Object.entries(w.headers).map(([name, value], i) => [i ? ', ' : '', h('code', {}, `${name}: ${value}`)])] : 'No custom headers',
           ` · Rate limit: ${rateLimitText(w.rate_limit_per_second ?? null)}`,
+          ` · Ordering: ${ORDERING_LABELS[w.ordering ?? 'none']}`,
         ),
       ),
       h('td', {}, w.events.map((e) => [h('code', {}, e), ' '])),
