@@ -1,19 +1,27 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { metricsRegistry } from '@odis/platform';
 import { IngestStats } from '../ingest/ingest-stats.js';
 
-/** `GET /stats` (JSON) and `GET /metrics` (Prometheus text): accepted, rejected by reason, dropped fields. */
+/**
+ * `GET /stats` (JSON): accepted, rejected by reason, dropped fields. The same counters are added to
+ * `GET /metrics` (HealthModule's, the process registry) as Prometheus text.
+ */
 @Controller()
-export class StatsController {
+export class StatsController implements OnModuleInit, OnModuleDestroy {
+  private removeText: (() => void) | undefined;
+
   constructor(private readonly stats: IngestStats) {}
+
+  onModuleInit(): void {
+    this.removeText = metricsRegistry.addText(() => this.stats.toPrometheus());
+  }
+
+  onModuleDestroy(): void {
+    this.removeText?.();
+  }
 
   @Get('stats')
   json() {
     return this.stats.toJSON();
-  }
-
-  @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4')
-  prometheus() {
-    return this.stats.toPrometheus();
   }
 }

@@ -1,4 +1,5 @@
 import type { RunnerCounters } from '@odis/messaging';
+import { odisMetrics } from '@odis/platform';
 import { VALIDATION_CODES, type ValidationCode } from '../validation/event-validator.js';
 
 const MAX_DISTINCT_FIELDS = 200;
@@ -16,8 +17,9 @@ export class IngestStats {
   /** The raw-events consumer's failure-class counters (decision 0006), once it exists. */
   consumerCounters: () => RunnerCounters = () => ({ outageRetries: 0, permanentFailures: 0, deadLettered: 0 });
 
-  recordAccepted(source: 'kafka' | 'http', dropped: readonly string[]): void {
+  recordAccepted(source: 'kafka' | 'http', dropped: readonly string[], type = 'unknown'): void {
     this.accepted++;
+    odisMetrics.eventsIngested.inc({ type, outcome: 'accepted' });
     this.acceptedBySource[source]++;
     if (dropped.length === 0) return;
     this.eventsWithDroppedFields++;
@@ -30,6 +32,8 @@ export class IngestStats {
 
   recordRejected(code: ValidationCode): void {
     this.rejected[code]++;
+    // A rejected event's type is not trusted (it may be the very thing that is invalid): bounded label.
+    odisMetrics.eventsIngested.inc({ type: 'unknown', outcome: code });
   }
 
   toJSON() {
