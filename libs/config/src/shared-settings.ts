@@ -202,6 +202,15 @@ export const privateTargetSettings = {
 export const httpAppSettings = (port: number) => ({
   PORT: settings.port(port).describe('HTTP port (`/health`, `/ready`, the API)'),
   LOG_LEVEL: settings.logLevel.describe('log verbosity (`error`, `warn`, `log`, `debug`, `verbose`)'),
+  LOG_FORMAT: z
+    .enum(['auto', 'json', 'pretty'])
+    .optional()
+    .default('auto')
+    .describe('`json` (one JSON object per line), `pretty` (readable lines) or `auto` (json with `NODE_ENV=production`, pretty otherwise)'),
+  NODE_ENV: privateTargetGuardSettings.NODE_ENV.describe('`production` selects JSON logs under `LOG_FORMAT=auto` (and guards the private-target switch where an app has it)'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.describe(
+    'OTLP endpoint for traces; export is not built in yet (no OpenTelemetry SDK installed): when set, the app says so at start. `traceparent` propagation works without it',
+  ),
 });
 
 /** The apps that write subscription events and so run the outbox relay (subscription-api, notifier). */

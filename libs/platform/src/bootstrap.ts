@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError } from '@odis/config';
+import type { NextFunction, Request, Response } from 'express';
+import { JsonLogger, resolveLogFormat } from './observability/json-logger.js';
+import { TRACEPARENT, withSpan } from './observability/trace-context.js';
 
 export interface BootstrapOptions {
   service: string;
@@ -12,6 +15,8 @@ export interface BootstrapOptions {
   nestOptions?: Record<string, unknown>;
   /** Runs after the app is created and before it listens (middleware, swagger, transports). */
   configure?: (app: INestApplication) => void | Promise<void>;
+  /** The app's observability settings (decision 0018): log format and the OTLP endpoint. */
+  observability?: { LOG_FORMAT?: string; NODE_ENV?: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string };
 }
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -23,12 +28,19 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  */
 export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<INestApplication> {
   const level = options.logLevel ?? 'log';
+  const obs = options.observability ?? {};
+  const logger = new JsonLogger({ app: options.service, format: resolveLogFormat(obs.LOG_FORMAT, obs.NODE_ENV), levels: LEVELS.slice(0, LEVELS.indexOf(level) + 1) });
   const app = await NestFactory.create(module as never, {
-    logger: LEVELS.slice(0, LEVELS.indexOf(level) + 1),
+    logger,
     bufferLogs: false,
     ...options.nestOptions,
   });
   app.enableShutdownHooks();
+  // Every request runs in a span: a child of the caller's `traceparent`, else a new trace (decision 0018).
+  app.use((req: Request, _res: Response, next: NextFunction) => withSpan(`http ${req.method}`, next, req.headers[TRACEPARENT] as string | undefined));
+  if (obs.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    new Logger(options.service).warn('OTEL_EXPORTER_OTLP_ENDPOINT is set, but OTLP export is not built in (decision 0018): spans are propagated (traceparent) and logged, not exported');
+  }
   await options.configure?.(app);
   await app.listen(options.port, options.host ?? '0.0.0.0');
   new Logger(options.service).log(`${options.service} listening on ${await app.getUrl()}`);

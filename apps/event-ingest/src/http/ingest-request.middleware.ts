@@ -1,4 +1,5 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '@odis/contracts';
 import { ApiError, sendApiError } from '@odis/platform';
@@ -80,14 +81,15 @@ export class IngestRequestMiddleware implements NestMiddleware {
       if (size > limit) return tooLarge(limit === this.maxEventBytes ? `event is more than the limit of ${limit} bytes` : `body is more than the limit of ${limit} bytes`);
       chunks.push(chunk);
     });
-    req.on('end', () => {
+    // Bound to the request's span: stream events otherwise run in the socket's async context (decision 0018).
+    req.on('end', AsyncResource.bind(() => {
       if (done) return;
       done = true;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       const reply = this.ingest.handle(body);
       if (reply instanceof Promise) reply.then((r) => sendReply(res, r), next);
       else sendReply(res, reply);
-    });
+    }));
     req.on('error', (err) => {
       if (done) return;
       done = true;
