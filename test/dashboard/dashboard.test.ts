@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
+import { newId, SEED_EXAMPLES, TOPICS, ValidatedEventCodec } from '@odis/contracts';
 import { startTestReceiver, type TestReceiver } from '@odis/receiver-kit';
 import { createAccount } from '../api/subscription-api.harness.js';
-import { baseUrl, suffix, waitRouted } from '../dispatch/support.js';
+import { baseUrl, suffix, TestKafka, waitRouted } from '../dispatch/support.js';
 import { startApiAndDispatcher } from '../e2e/real-stack.js';
 import { waitFor } from '../support/infra.js';
 import { expectAccessible, launchChromium, openDashboard, statusText, webhookRow, type DashboardPage } from './browser.js';
@@ -32,9 +33,13 @@ describe('dashboard in Chromium (real stack)', () => {
   let apiKey: string;
   let auth: Record<string, string>;
   const server = () => request(api.getHttpServer());
+  const kafka = new TestKafka();
+  /** The other accounts' auth headers (delivery settings, Load more), for the cleanup. */
+  const otherAuths: Record<string, string>[] = [];
 
   beforeAll(async () => {
-    ({ api, dispatcher, dispatcherUrl } = await startApiAndDispatcher(`dash-${tag}`));
+    // More than 100 webhooks per account: the list's "Load more webhooks".
+    ({ api, dispatcher, dispatcherUrl } = await startApiAndDispatcher(`dash-${tag}`, { WITH_ATTEMPT_CONSUMER: 'true', WEBHOOK_MAX_PER_ACCOUNT: '110' }));
     url = baseUrl(api);
     ({ apiKey } = await createAccount(`Dashboard Clinic ${tag}`));
     auth = { Authorization: `Bearer ${apiKey}` };
@@ -44,10 +49,16 @@ describe('dashboard in Chromium (real stack)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (api && apiKey) {
-      const hooks = await server().get('/v1/webhooks?limit=100').set(auth);
-      for (const w of hooks.body.data ?? []) await server().delete(`/v1/webhooks/${w.id}`).set(auth);
+    // Later test files' dispatchers read the whole changelog: leave no live webhook behind.
+    for (const a of [auth, ...otherAuths]) {
+      if (!api || !a) continue;
+      for (;;) {
+        const hooks = (await server().get('/v1/webhooks?limit=100').set(a)).body.data as { id: string }[] | undefined;
+        if (!hooks?.length) break;
+        for (const w of hooks) await server().delete(`/v1/webhooks/${w.id}`).set(a);
+      }
     }
+    await kafka.close();
     await dash?.context.close();
     await browser?.close();
     await receiver?.close();
@@ -240,4 +251,167 @@ describe('dashboard in Chromium (real stack)', () => {
     expect(dash.problems).toEqual([]);
     expect(dash.requests.filter((r) => r.includes(apiKey))).toEqual([]);
   });
+
+  it('delivery settings: adds custom headers (keyboard) and a rate limit, shows them, sends them, shows the next attempt; an edit to a reserved header shows the error beside its row; removing them PATCHes {}', async () => {
+    const account = await createAccount(`Dashboard Settings ${tag}`);
+    const authB = { Authorization: `Bearer ${account.apiKey}` };
+    otherAuths.push(authB);
+    const settings = await openDashboard(browser, url, account.apiKey);
+    const p = settings.page;
+    const focused = () =>
+      p.evaluate<string>(`(() => {
+        const el = document.activeElement;
+        const label = (el && el.labels && el.labels[0] && el.labels[0].textContent) || (el && el.getAttribute('aria-label')) || (el && el.textContent) || '';
+        return (el ? el.tagName : '') + '|' + label;
+      })()`);
+    const add = p.locator('#add-section');
+    await add.getByLabel('Endpoint URL').fill(`${receiver.url}/settings`);
+
+    // Keyboard only: Tab to "Add header", Enter adds a row and focuses its name; Tab to the value, Remove, Add header.
+    await add.getByLabel('Description (optional)').focus();
+    for (let i = 0; i < 5 && !/^BUTTON\|Add header/.test(await focused()); i++) await p.keyboard.press('Tab');
+    expect(await focused()).toBe('BUTTON|Add header');
+    await p.keyboard.press('Enter');
+    expect(await focused()).toBe('INPUT|Name of header 1');
+    await p.keyboard.type('Authorization');
+    await p.keyboard.press('Tab');
+    expect(await focused()).toBe('INPUT|Value of header 1');
+    await p.keyboard.type('Bearer dash-token');
+    await p.keyboard.press('Tab');
+    expect(await focused()).toBe('BUTTON|Remove header 1');
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Space');
+    expect(await focused()).toBe('INPUT|Name of header 2');
+    await p.keyboard.type('X-Clinic-Id');
+    await p.keyboard.press('Tab');
+    await p.keyboard.type('happy-paws');
+    // A third row, removed again with the keyboard: the focus goes back to row 2.
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Enter');
+    expect(await focused()).toBe('INPUT|Name of header 3');
+    await p.keyboard.type('X-Oops');
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Tab');
+    expect(await focused()).toBe('BUTTON|Remove header 3');
+    await p.keyboard.press('Enter');
+    expect(await focused()).toBe('INPUT|Name of header 2');
+    expect(await add.locator('[data-header-row]').count()).toBe(2);
+    await add.getByLabel('Rate limit, deliveries per second (optional)').fill('5');
+    await add.getByRole('button', { name: 'Save' }).click();
+    await statusText(p, /Saved webhook wh_/);
+    await p.getByRole('dialog', { name: 'Your signing secret' }).getByRole('button', { name: 'Done' }).click();
+
+    const [created] = (await server().get('/v1/webhooks').set(authB).expect(200)).body.data as { id: string; version: number; headers: Record<string, string>; rate_limit_per_second: number | null }[];
+    expect(created).toMatchObject({ headers: { Authorization: 'Bearer dash-token', 'X-Clinic-Id': 'happy-paws' }, rate_limit_per_second: 5 });
+    const id = created!.id;
+    const row = webhookRow(p, id);
+    const controls = await row.locator('[data-field="delivery-controls"]').textContent();
+    expect(controls).toContain('Authorization: Bearer dash-token');
+    expect(controls).toContain('X-Clinic-Id: happy-paws');
+    expect(controls).toContain('at most 5 per second');
+
+    // A live event to the failing receiver: the attempt sent the custom headers; the delivery is pending with its next attempt.
+    await waitRouted(dispatcherUrl, id, { version: created!.version });
+    const eventId = newId('evt');
+    const sample = SEED_EXAMPLES['call.started'];
+    await kafka.producer.sendOne(
+      TOPICS.callStarted,
+      ValidatedEventCodec.encode({ v: 1, event_id: eventId, account_id: account.accountId, event: 'call.started', timestamp: sample.timestamp, data: sample.data, received_at: new Date().toISOString() }),
+    );
+    const logged = (await waitFor(async () => (await server().get(`/v1/webhooks/${id}/deliveries?event_id=${eventId}`).set(authB)).body.data?.[0] ?? null, {
+      timeoutMs: 20_000,
+      message: 'the live delivery in the log',
+    })) as { delivery_id: string; next_attempt_at: string | null };
+    expect(logged.next_attempt_at).not.toBeNull();
+    const sent = receiver.requests.find((r) => r.headers['x-odis-event-id'] === eventId);
+    expect(sent?.headers['x-clinic-id']).toBe('happy-paws');
+
+    await row.getByRole('button', { name: 'Open' }).click();
+    const detail = p.locator('#detail-section');
+    const settingsView = detail.locator('[data-field="delivery-settings"]');
+    await settingsView.locator('[data-field="webhook-headers"] li').first().waitFor();
+    const shownHeaders = await settingsView.locator('[data-field="webhook-headers"] li').allTextContents();
+    expect(shownHeaders.sort()).toEqual(['Authorization: Bearer dash-token', 'X-Clinic-Id: happy-paws']);
+    expect(await settingsView.locator('[data-field="webhook-rate-limit"]').textContent()).toBe('at most 5 per second');
+    const deliveryRow = detail.locator(`tr[data-delivery-id="${logged.delivery_id}"]`);
+    const shownTime = logged.next_attempt_at!.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
+    expect(await deliveryRow.locator('[data-field="next-attempt"]').textContent()).toBe(`next attempt at ${shownTime} UTC`);
+    await deliveryRow.getByRole('button', { name: /View delivery/ }).click();
+    await detail.locator('[data-field="delivery-status"]').filter({ hasText: `pending — next attempt at ${shownTime} UTC` }).waitFor();
+    const attempt = detail.locator('article.attempt').last();
+    expect(await attempt.locator('[data-field="attempt-next"]').textContent()).toBe(`next attempt at ${shownTime} UTC`);
+    const headerRow = (name: string) => attempt.locator('table.headers tr').filter({ has: p.getByRole('rowheader', { name, exact: true }) }).locator('td');
+    expect(await headerRow('X-Clinic-Id').textContent()).toBe('happy-paws');
+    expect(await headerRow('Authorization').textContent()).toBe('Bearer dash-token');
+
+    // Edit: a reserved name is refused; the API's message is shown beside that row and nothing changes.
+    await settingsView.getByRole('button', { name: 'Edit delivery settings' }).click();
+    const form = settingsView.getByRole('form', { name: /Edit delivery settings of/ });
+    expect(await focused()).toBe('INPUT|Endpoint URL');
+    // The rows come in the API's order (Postgres jsonb orders keys): find X-Clinic-Id's row.
+    const n = Object.keys(created!.headers).indexOf('X-Clinic-Id') + 1;
+    const other = 3 - n;
+    await form.getByLabel(`Name of header ${n}`).fill('X-ODIS-Foo');
+    await form.getByLabel('Rate limit, deliveries per second (optional)').fill('7');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    const rowError = form.locator(`[data-header-row="${n}"] .field-error`);
+    await rowError.filter({ hasText: 'headers.X-ODIS-Foo' }).waitFor();
+    expect(await rowError.textContent()).toMatch(/^headers\.X-ODIS-Foo: X-ODIS-Foo is reserved/);
+    expect(await form.getByLabel(`Name of header ${n}`).getAttribute('aria-invalid')).toBe('true');
+    expect(await form.getByLabel(`Name of header ${n}`).getAttribute('aria-describedby')).toBe(await rowError.getAttribute('id'));
+    expect(await form.locator(`[data-header-row="${other}"] .field-error`).isHidden()).toBe(true);
+    expect(await focused()).toBe(`INPUT|Name of header ${n}`);
+    await statusText(p, /Error: headers\.X-ODIS-Foo/);
+    const unchanged = (await server().get(`/v1/webhooks/${id}`).set(authB)).body;
+    expect(unchanged).toMatchObject({ version: created!.version, headers: created!.headers, rate_limit_per_second: 5 });
+    await expectAccessible(p); // the form open with the error shown
+
+    // Remove both headers and the rate limit: PATCH {"headers": {}, "rate_limit_per_second": null}.
+    await form.getByRole('button', { name: 'Remove header 2' }).click();
+    await form.getByRole('button', { name: 'Remove header 1' }).click();
+    expect(await focused()).toBe('BUTTON|Add header');
+    await form.getByLabel('Rate limit, deliveries per second (optional)').fill('');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await statusText(p, /Saved the delivery settings/);
+    const cleared = (await server().get(`/v1/webhooks/${id}`).set(authB)).body;
+    expect(cleared).toMatchObject({ headers: {}, rate_limit_per_second: null, url: `${receiver.url}/settings`, version: created!.version + 1 });
+    await settingsView.locator('[data-field="webhook-headers"]').filter({ hasText: 'none' }).waitFor();
+    expect(await settingsView.locator('[data-field="webhook-rate-limit"]').textContent()).toBe('no limit');
+    expect(await focused()).toBe('BUTTON|Edit delivery settings');
+    expect(await row.locator('[data-field="delivery-controls"]').textContent()).toBe('No custom headers · Rate limit: no limit');
+
+    // The only failed request of the page is the refused PATCH.
+    expect(settings.problems).toEqual([expect.stringMatching(new RegExp(`^400 PATCH .*/v1/webhooks/${id}$`))]);
+    await settings.context.close();
+  }, 90_000);
+
+  it('lists more than 100 webhooks with "Load more webhooks"', async () => {
+    const account = await createAccount(`Dashboard Many ${tag}`);
+    const authC = { Authorization: `Bearer ${account.apiKey}` };
+    otherAuths.push(authC);
+    const ids: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const res = await server().post('/v1/webhooks').set(authC).send({ url: `${receiver.url}/many/${i}`, events: ['appointment.created'] }).expect(201);
+      ids.push(res.body.id as string);
+    }
+    const many = await openDashboard(browser, url, account.apiKey);
+    const p = many.page;
+    await statusText(p, /Loaded 100 webhooks \(more to load\)/);
+    const rows = p.locator('table.webhooks tbody tr');
+    expect(await rows.count()).toBe(100);
+    const more = p.getByRole('button', { name: 'Load more webhooks' });
+    await more.click();
+    await statusText(p, /Loaded 101 webhooks\./);
+    expect(await rows.count()).toBe(101);
+    expect((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-webhook-id')))).sort()).toEqual([...ids].sort());
+    expect(await more.isHidden()).toBe(true);
+    // After a change the list keeps all 101 (both pages read again).
+    await webhookRow(p, ids[0]!).getByRole('button', { name: 'Disable' }).click();
+    await statusText(p, /Disabled/);
+    await webhookRow(p, ids[0]!).filter({ hasText: 'disabled' }).waitFor();
+    expect(await rows.count()).toBe(101);
+    expect(many.problems).toEqual([]);
+    await many.context.close();
+  }, 90_000);
 });

@@ -1,3 +1,5 @@
+import type { SettingsPatch } from './delivery-settings.js';
+
 /**
  * The dashboard's client of the public API (README "API"): the same routes and shapes a customer's
  * code uses, with the API key from this tab's sessionStorage as the bearer token. The key never
@@ -8,6 +10,10 @@ export interface Webhook {
   url: string;
   events: string[];
   description: string | null;
+  /** The webhook's own request headers, sent on every attempt (decision 0013); {} when none. */
+  headers: Record<string, string>;
+  /** Most deliveries per second (decision 0013); null: no limit. */
+  rate_limit_per_second: number | null;
   status: 'active' | 'disabled';
   secret_hint: string;
   previous_secret_expires_at: string | null;
@@ -113,6 +119,8 @@ export class ApiError extends Error {
     message: string,
     readonly code: string | null,
     readonly field: string | null,
+    /** The API's own message (e.g. `headers.X-ODIS-Foo: X-ODIS-Foo is reserved: …`), shown beside the field it names. */
+    readonly detail: string = message,
   ) {
     super(message);
   }
@@ -148,21 +156,28 @@ export class Api {
     if (!res.ok) {
       const error = (data as { error?: { message?: string; code?: string; field?: string | null } } | null)?.error;
       const field = error?.field ?? null;
-      throw new ApiError(res.status, `${error?.message ?? res.statusText ?? 'request failed'}${field ? ` (${field})` : ''} [HTTP ${res.status}]`, error?.code ?? null, field);
+      const detail = error?.message ?? res.statusText ?? 'request failed';
+      throw new ApiError(res.status, `${detail}${field ? ` (${field})` : ''} [HTTP ${res.status}]`, error?.code ?? null, field, detail);
     }
     return data as T;
   }
 
-  listWebhooks(): Promise<Page<Webhook>> {
-    return this.request('GET', '/v1/webhooks?limit=100');
+  /** One page of webhooks (at most 100, the API's limit), after the webhook `startingAfter` (the previous page's `next_cursor`). */
+  listWebhooks(startingAfter?: string | null): Promise<Page<Webhook>> {
+    return this.request('GET', `/v1/webhooks?limit=100${startingAfter ? `&starting_after=${encodeURIComponent(startingAfter)}` : ''}`);
   }
 
   getWebhook(id: string): Promise<Webhook> {
     return this.request('GET', `/v1/webhooks/${encodeURIComponent(id)}`);
   }
 
-  createWebhook(body: { url: string; events: string[]; secret?: string; description?: string }): Promise<Webhook> {
+  createWebhook(body: { url: string; events: string[]; secret?: string; description?: string; headers?: Record<string, string>; rate_limit_per_second?: number }): Promise<Webhook> {
     return this.request('POST', '/v1/webhooks', body);
+  }
+
+  /** `PATCH` with `If-Match`: only the given fields change (`headers` replaces the whole set; `null` removes a rate limit or description). */
+  updateWebhook(webhook: Webhook, patch: SettingsPatch): Promise<Webhook> {
+    return this.request('PATCH', `/v1/webhooks/${encodeURIComponent(webhook.id)}`, patch, ifMatch(webhook));
   }
 
   setStatus(webhook: Webhook, status: 'active' | 'disabled'): Promise<Webhook> {

@@ -13,7 +13,7 @@ const detail = new WebhookDetail(api, status, () => eventTypes, (w) => void refr
 const panel = new WebhooksPanel(
   api,
   status,
-  (w) => void status.guard(() => detail.show(w)),
+  (w, mode) => void status.guard(() => detail.show(w, mode ?? true)),
   (w, removedId) => {
     if (removedId && detail.webhookId === removedId) detail.hide();
     else if (w && detail.webhookId === w.id) void status.guard(() => detail.show(w, false));
@@ -37,9 +37,9 @@ async function connect(): Promise<void> {
     eventTypes = types.data.map((t) => t.type);
     await panel.load();
     replace(byId('ips'), ips.data.length ? ips.data.map((ip) => [h('code', {}, ip), ' ']) : 'none configured');
-    status.ok(`Loaded ${panel.webhooks.length} ${panel.webhooks.length === 1 ? 'webhook' : 'webhooks'}.`);
-    // A link to /dashboard#wh_… opens that webhook (the id only: never a key in a URL).
-    const linked = panel.webhooks.find((w) => `#${w.id}` === location.hash);
+    status.ok(`Loaded ${panel.webhooks.length} ${panel.webhooks.length === 1 ? 'webhook' : 'webhooks'}${panel.hasMore ? ' (more to load)' : ''}.`);
+    // A link to /dashboard#wh_… opens that webhook (the id only: never a key in a URL), also one past the first page.
+    const linked = panel.webhooks.find((w) => `#${w.id}` === location.hash) ?? (/^#wh_[A-Za-z0-9_]+$/.test(location.hash) && panel.hasMore ? await api.getWebhook(location.hash.slice(1)) : undefined);
     if (linked) await detail.show(linked);
   });
 }

@@ -31,6 +31,8 @@ export class DeliveriesPanel {
   private readonly detail = h('div', { class: 'delivery-detail' });
   private filters: DeliveryFilters = {};
   private cursor: string | null = null;
+  /** Deliveries whose newest attempt is already in the list (newest first: the first row of a delivery is its latest attempt). */
+  private readonly newestShown = new Set<string>();
 
   constructor(
     private readonly api: Api,
@@ -80,20 +82,37 @@ export class DeliveriesPanel {
   async load(append = false): Promise<void> {
     const page = await this.api.deliveries(this.webhookId, { ...this.filters, limit: 20, before: append ? (this.cursor ?? undefined) : undefined });
     if (!append) this.rows.replaceChildren();
+    if (!append) this.newestShown.clear();
     if (!append && page.data.length === 0) this.rows.appendChild(h('tr', {}, h('td', { colspan: 6 }, 'No deliveries match.')));
-    for (const a of page.data) this.rows.appendChild(this.row(a));
+    for (const a of page.data) {
+      this.rows.appendChild(this.row(a, !this.newestShown.has(a.delivery_id)));
+      this.newestShown.add(a.delivery_id);
+    }
     this.cursor = page.next_cursor;
     this.more.hidden = !page.has_more;
   }
 
-  private row(a: Attempt): HTMLTableRowElement {
+  /**
+   * "next attempt at …" on the newest attempt of a delivery with a retry scheduled (the time includes
+   * a receiver's Retry-After, decision 0013). When a filter may hide a later attempt (outcome, until),
+   * only a time still to come is shown: no attempt can have been made before it.
+   */
+  private nextAttempt(a: Attempt, newest: boolean): string | null {
+    if (!newest || !a.next_attempt_at || a.outcome !== 'failed') return null;
+    const filtered = !!this.filters.outcome || !!this.filters.until;
+    if (filtered && Date.parse(a.next_attempt_at) <= Date.now()) return null;
+    return `next attempt at ${formatTime(a.next_attempt_at)}`;
+  }
+
+  private row(a: Attempt, newest: boolean): HTMLTableRowElement {
+    const next = this.nextAttempt(a, newest);
     return h(
       'tr',
       { 'data-delivery-id': a.delivery_id, 'data-event-id': a.event_id },
       h('td', {}, formatTime(a.attempted_at)),
       h('td', {}, h('code', {}, a.event_type), h('br'), h('small', {}, a.event_id)),
       h('td', {}, a.manual ? `${a.attempt} (manual)` : a.attempt),
-      h('td', {}, h('span', { class: `badge outcome-${a.outcome}` }, outcomeText(a))),
+      h('td', {}, h('span', { class: `badge outcome-${a.outcome}` }, outcomeText(a)), next ? [h('br'), h('small', { 'data-field': 'next-attempt' }, next)] : null),
       h('td', {}, `${a.duration_ms} ms`),
       h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `View delivery ${a.delivery_id} (attempt ${a.attempt})`, onclick: () => void this.status.guard(() => this.show(a.delivery_id)) }, 'View')),
     );
@@ -110,7 +129,7 @@ export class DeliveriesPanel {
         'dl',
         { class: 'facts' },
         h('dt', {}, 'Status'),
-        h('dd', { 'data-field': 'delivery-status' }, d.status, d.next_attempt_at ? ` (next attempt ${formatTime(d.next_attempt_at)})` : ''),
+        h('dd', { 'data-field': 'delivery-status' }, d.status, d.status === 'pending' && d.next_attempt_at ? ` — next attempt at ${formatTime(d.next_attempt_at)}` : ''),
         h('dt', {}, 'Event'),
         h('dd', {}, `${d.event_type} · ${d.event_id}`),
         h('dt', {}, 'URL'),
@@ -120,12 +139,13 @@ export class DeliveriesPanel {
       h('h5', {}, 'Body'),
       h('pre', { class: 'body', 'data-field': 'delivery-body', ...scrollable('Delivery body') }, d.body ?? '(not stored for deliveries logged before bodies were kept)'),
       h('h5', {}, `Attempts (${d.attempts.length})`),
-      d.attempts.map((a) => this.attempt(a)),
+      d.attempts.map((a, i) => this.attempt(a, d.status === 'pending' && i === d.attempts.length - 1)),
     );
     heading.focus();
   }
 
-  private attempt(a: Attempt): HTMLElement {
+  /** One attempt; `last`: the latest of a pending delivery, which says when the next one is due. */
+  private attempt(a: Attempt, last: boolean): HTMLElement {
     const headers = a.request_headers ? Object.entries(a.request_headers) : [];
     return h(
       'article',
@@ -141,6 +161,7 @@ export class DeliveriesPanel {
         h('dt', {}, 'Duration'),
         h('dd', {}, `${a.duration_ms} ms`),
         a.error_message ? [h('dt', {}, 'Error'), h('dd', {}, a.error_message)] : null,
+        last && a.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', { 'data-field': 'attempt-next' }, `next attempt at ${formatTime(a.next_attempt_at)}`)] : null,
       ),
       h('p', { class: 'label' }, 'Response excerpt'),
       h('pre', { class: 'excerpt', 'data-field': 'response-excerpt', ...scrollable(`Response excerpt of attempt ${a.attempt}`) }, a.response_excerpt ?? '(none)'),

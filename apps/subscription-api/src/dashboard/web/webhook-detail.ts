@@ -4,16 +4,19 @@ import { DeliveriesPanel } from './deliveries-panel.js';
 import { byId, formatTime, h, replace } from './dom.js';
 import { historyPanel } from './history-panel.js';
 import { recoverSinceDisable } from './recover-dialog.js';
+import { SettingsPanel } from './settings-panel.js';
 import type { Status } from './status.js';
 import { testEventPanel } from './test-event-panel.js';
 
 /**
- * One webhook: its facts, the last 24 h chart, Send test event, "Re-enable and recover since the
+ * One webhook: its facts, its delivery settings (custom headers, rate limit, "Edit delivery settings"), the last 24 h chart, Send test event, "Re-enable and recover since the
  * disable" (when disabled), the delivery log and the change history.
  */
 export class WebhookDetail {
   private readonly section = byId('detail-section');
   private current: Webhook | null = null;
+  /** Where the focus goes on the next render (after "Edit delivery settings" saved: back to its button). */
+  private focusNext: 'settings' | null = null;
 
   constructor(
     private readonly api: Api,
@@ -32,7 +35,8 @@ export class WebhookDetail {
     this.section.replaceChildren();
   }
 
-  async show(webhook: Webhook, focus = true): Promise<void> {
+  /** Renders `webhook` (read again); `focus`: its heading, or `'edit'`: with "Edit delivery settings" open. */
+  async show(webhook: Webhook, focus: boolean | 'edit' = true): Promise<void> {
     const w = await this.api.getWebhook(webhook.id);
     this.current = w;
     const [stats, history] = await Promise.all([this.api.stats(w.id), this.api.history(w.id)]);
@@ -44,6 +48,10 @@ export class WebhookDetail {
         replace(chartBox, statsChart(await this.api.stats(w.id)));
       });
     };
+    const settings = new SettingsPanel(this.api, this.status, w, this.eventTypes(), (updated) => {
+      this.focusNext = 'settings';
+      this.onChanged(updated);
+    });
     const heading = h('h2', { id: 'detail-h', tabindex: -1 }, 'Webhook ', h('span', { class: 'url' }, w.url));
     replace(
       this.section,
@@ -70,6 +78,7 @@ export class WebhookDetail {
             h('button', { type: 'button', onclick: () => void this.status.guard(() => recoverSinceDisable(this.api, this.status, w, (updated) => this.onChanged(updated))) }, 'Re-enable and recover since the disable'),
           )
         : null,
+      settings.element,
       h('section', { class: 'panel', 'aria-labelledby': 'chart-h' }, h('h3', { id: 'chart-h' }, 'Last 24 hours'), chartBox),
       testEventPanel(this.api, this.status, w.id, this.eventTypes(), refreshActivity),
       deliveries.element,
@@ -77,6 +86,9 @@ export class WebhookDetail {
     );
     this.section.hidden = false;
     await deliveries.load();
-    if (focus) heading.focus();
+    if (focus === 'edit') settings.edit();
+    else if (this.focusNext === 'settings') settings.editButton.focus();
+    else if (focus) heading.focus();
+    this.focusNext = null;
   }
 }

@@ -1,25 +1,34 @@
-import type { Api, EventType, Webhook } from './api.js';
+import { ApiError, type Api, type EventType, type Webhook } from './api.js';
+import { fieldTarget, headersFromRows, rateLimitFromInput } from './delivery-settings.js';
 import { confirmDialog, Dialog } from './dialog.js';
 import { byId, h, replace, uid } from './dom.js';
+import { FieldError, HeadersEditor } from './headers-editor.js';
+import { rateLimitInput, rateLimitText } from './settings-panel.js';
 import type { Status } from './status.js';
 
 const FALLBACK_TYPES = ['call.started', 'call.ended', 'appointment.created'];
 
-/** "Add Webhook" (URL, events, optional secret and description, Save) and "Your webhooks" (the list with its actions). */
+/**
+ * "Add Webhook" (URL, events, optional secret, description, custom headers and rate limit, Save) and
+ * "Your webhooks" (the list with its actions, 100 at a time with "Load more webhooks").
+ */
 export class WebhooksPanel {
   private readonly addSection = byId('add-section');
   private readonly listSection = byId('list-section');
   private readonly list = h('div', { class: 'list' });
+  private readonly more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more webhooks');
+  private cursor: string | null = null;
   private eventTypes: EventType[] = FALLBACK_TYPES.map((type) => ({ type, description: '' }));
   webhooks: Webhook[] = [];
 
   constructor(
     private readonly api: Api,
     private readonly status: Status,
-    private readonly onOpen: (webhook: Webhook) => void,
+    private readonly onOpen: (webhook: Webhook, mode?: 'edit') => void,
     private readonly onChanged: (webhook: Webhook | null, removedId?: string) => void,
   ) {
-    this.listSection.appendChild(this.list);
+    this.listSection.append(this.list, this.more);
+    this.more.addEventListener('click', () => void this.status.guard(() => this.loadMore()));
     this.renderForm();
     replace(this.list, h('p', { class: 'hint' }, 'Enter your API key to load your webhooks.'));
   }
@@ -30,8 +39,34 @@ export class WebhooksPanel {
       this.eventTypes = types.data;
       this.renderForm();
     }
-    this.webhooks = hooks.data;
+    // After a change, as many pages as were shown are read again (the list keeps its length).
+    const shown = this.webhooks.length;
+    const webhooks = hooks.data;
+    let page = hooks;
+    while (page.has_more && webhooks.length < shown) {
+      page = await this.api.listWebhooks(page.next_cursor);
+      webhooks.push(...page.data);
+    }
+    this.webhooks = webhooks;
+    this.cursor = page.has_more ? page.next_cursor : null;
     this.renderList();
+  }
+
+  /** "Load more webhooks": the next page (the API's cursor, `starting_after`). */
+  private async loadMore(): Promise<void> {
+    if (!this.cursor) return;
+    const page = await this.api.listWebhooks(this.cursor);
+    this.webhooks = [...this.webhooks, ...page.data];
+    this.cursor = page.has_more ? page.next_cursor : null;
+    this.renderList();
+    this.status.ok(`Loaded ${this.webhooks.length} webhooks${this.cursor ? ' (more to load)' : ''}.`);
+    // The focus goes to the first row just loaded.
+    this.list.querySelector<HTMLButtonElement>(`tr[data-webhook-id="${page.data[0]?.id ?? ''}"] button`)?.focus();
+  }
+
+  /** True when the API has more webhooks than are shown. */
+  get hasMore(): boolean {
+    return this.cursor !== null;
   }
 
   private renderForm(): void {
@@ -42,30 +77,65 @@ export class WebhooksPanel {
     const secret = h('input', { id: secretId, name: 'secret', type: 'text', minlength: 16, autocomplete: 'off', 'aria-describedby': `${secretId}-hint` });
     const description = h('input', { id: descId, name: 'description', type: 'text', maxlength: 500, autocomplete: 'off' });
     const boxes = this.eventTypes.map((t) => h('input', { type: 'checkbox', name: 'events', value: t.type, checked: true }));
+    const urlError = new FieldError([url]);
+    const eventsError = new FieldError(boxes);
+    const secretError = new FieldError([secret]);
+    const descError = new FieldError([description]);
+    const headers = new HeadersEditor();
+    const rate = rateLimitInput(null);
     const form = h(
       'form',
       { class: 'add-form', 'aria-labelledby': 'add-h' },
       h('label', { for: urlId }, 'Endpoint URL'),
       url,
-      h('fieldset', {}, h('legend', {}, 'Events'), boxes.map((box, i) => h('label', { class: 'check' }, box, ' ', h('code', {}, this.eventTypes[i]!.type), this.eventTypes[i]!.description ? h('span', { class: 'hint' }, ` — ${this.eventTypes[i]!.description}`) : null))),
+      urlError.element,
+      h('fieldset', {}, h('legend', {}, 'Events'), boxes.map((box, i) => h('label', { class: 'check' }, box, ' ', h('code', {}, this.eventTypes[i]!.type), this.eventTypes[i]!.description ? h('span', { class: 'hint' }, ` — ${this.eventTypes[i]!.description}`) : null)), eventsError.element),
       h('label', { for: secretId }, 'Signing secret (optional)'),
       secret,
       h('p', { id: `${secretId}-hint`, class: 'hint' }, 'At least 16 characters; leave empty to have one generated (shown once).'),
+      secretError.element,
       h('label', { for: descId }, 'Description (optional)'),
       description,
+      descError.element,
+      headers.element,
+      rate.elements,
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save')),
     );
+    const errors: Record<string, FieldError> = { url: urlError, events: eventsError, secret: secretError, description: descError, rate_limit_per_second: rate.error };
     form.addEventListener('submit', (event) => {
       event.preventDefault();
+      headers.clearErrors();
+      for (const e of Object.values(errors)) e.clear();
+      const rows = headersFromRows(headers.values());
+      if ('problem' in rows) {
+        headers.rowError(rows.problem.row, rows.problem.message);
+        this.status.error(new Error(`headers: ${rows.problem.message}`));
+        return;
+      }
       void this.status.guard(async () => {
         const events = boxes.filter((b) => b.checked).map((b) => b.value);
-        const body: { url: string; events: string[]; secret?: string; description?: string } = { url: url.value.trim(), events };
+        const body: Parameters<Api['createWebhook']>[0] = { url: url.value.trim(), events };
         if (secret.value) body.secret = secret.value;
         if (description.value.trim()) body.description = description.value.trim();
-        const created = await this.api.createWebhook(body);
+        if (Object.keys(rows.headers).length) body.headers = rows.headers;
+        const rateLimit = rateLimitFromInput(rate.input.value);
+        if (rateLimit !== null) body.rate_limit_per_second = rateLimit;
+        let created: Webhook;
+        try {
+          created = await this.api.createWebhook(body);
+        } catch (error) {
+          // The API's 400 is also shown beside the field it names (a header's row for `headers.<Name>`).
+          const target = error instanceof ApiError ? fieldTarget(error.field) : null;
+          if (target?.kind === 'header') headers.headerError(target.name, (error as ApiError).detail);
+          else if (target?.name === 'headers') headers.editorError((error as ApiError).detail);
+          else if (target && errors[target.name]) errors[target.name]!.show((error as ApiError).detail);
+          throw error;
+        }
         secret.value = '';
         url.value = '';
         description.value = '';
+        rate.input.value = '';
+        headers.reset();
         this.status.ok(`Saved webhook ${created.id} for ${created.url}.`);
         if (created.secret) this.showSecret('Your signing secret', created.secret);
         await this.load();
@@ -77,6 +147,7 @@ export class WebhooksPanel {
   }
 
   private renderList(): void {
+    this.more.hidden = this.cursor === null;
     if (this.webhooks.length === 0) {
       replace(this.list, h('p', { class: 'hint' }, 'No webhooks yet.'));
       return;
@@ -101,13 +172,27 @@ export class WebhooksPanel {
     return h(
       'tr',
       { 'data-webhook-id': w.id },
-      h('td', {}, h('span', { class: 'url' }, w.url), h('br'), h('small', {}, `${w.id} · secret …${w.secret_hint}`, w.description ? ` · ${w.description}` : '')),
+      h(
+        'td',
+        {},
+        h('span', { class: 'url' }, w.url),
+        h('br'),
+        h('small', {}, `${w.id} · secret …${w.secret_hint}`, w.description ? ` · ${w.description}` : ''),
+        h('br'),
+        h(
+          'small',
+          { 'data-field': 'delivery-controls' },
+          Object.keys(w.headers ?? {}).length ? ['Headers: ', Object.entries(w.headers).map(([name, value], i) => [i ? ', ' : '', h('code', {}, `${name}: ${value}`)])] : 'No custom headers',
+          ` · Rate limit: ${rateLimitText(w.rate_limit_per_second ?? null)}`,
+        ),
+      ),
       h('td', {}, w.events.map((e) => [h('code', {}, e), ' '])),
       h('td', {}, h('span', { class: `badge status-${w.status}` }, w.status), w.disabled_reason ? [h('br'), h('small', {}, w.disabled_reason)] : null),
       h(
         'td',
         { class: 'row-actions' },
         h('button', { type: 'button', 'aria-label': `Open ${w.url}`, onclick: () => this.onOpen(w) }, 'Open'),
+        h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit delivery settings of ${w.url}`, onclick: () => this.onOpen(w, 'edit') }, 'Edit'),
         toggle,
         h('button', { type: 'button', class: 'secondary', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => void this.rotate(w) }, 'Rotate secret'),
         h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${w.url}`, onclick: () => void this.remove(w) }, 'Delete'),
