@@ -50,7 +50,7 @@ export class RetrySchedulerService implements OnApplicationBootstrap, OnModuleDe
     const tiers = schedule.tiers.map((t) => `${t.topic}=${t.delayMs}ms`).join(', ');
     this.logger.log(`schedule ${schedule.toString()}: ${tiers}`);
     // Parked retries = what the tier consumer has not released yet, per tier topic (computed on scrape).
-    this.removeParkedGauge = odisMetrics.retriesParked.collect(() =>
+    this.removeParkedGauge = odisMetrics.retriesParked.addSource(() =>
       [...this.runner.lagByTopic()].map(([topic, value]) => ({ labels: { tier: topic.slice(topic.lastIndexOf('.') + 1) }, value })),
     );
   }

@@ -209,8 +209,9 @@ export const httpAppSettings = (port: number) => ({
     .describe('`json` (one JSON object per line), `pretty` (readable lines) or `auto` (json with `NODE_ENV=production`, pretty otherwise)'),
   NODE_ENV: privateTargetGuardSettings.NODE_ENV.describe('`production` selects JSON logs under `LOG_FORMAT=auto` (and guards the private-target switch where an app has it)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.describe(
-    'OTLP endpoint for traces; export is not built in yet (no OpenTelemetry SDK installed): when set, the app says so at start. `traceparent` propagation works without it',
+    'base URL of an OTLP/HTTP collector (spans go to `<url>/v1/traces`, JSON, batched); empty: spans are not exported (`traceparent` is still propagated)',
   ),
+  OTEL_SERVICE_NAME: optionalText.describe("`service.name` of the exported spans (default: the app's name)"),
 });
 
 /** The apps that write subscription events and so run the outbox relay (subscription-api, notifier). */

@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { KafkaConnection } from './kafka-connection.js';
-import { classifyFailure, currentTraceparent, DependencyUnavailableError, PermanentFailureError, TRACEPARENT } from '@odis/platform';
+import { classifyFailure, DependencyUnavailableError, injectIntoKafkaHeaders, PermanentFailureError, TRACEPARENT } from '@odis/platform';
 import { describeError, type OutboundMessage } from './message.types.js';
 
 const { Partitioners } = kafkajs;
@@ -325,7 +325,8 @@ function sizeOf(v: string | Buffer | null | undefined): number {
 
 /** The record's headers plus the current span's `traceparent` (decision 0018), unless it has one. */
 function withTraceparent(headers: Record<string, string> | undefined): Record<string, string> | undefined {
-  const traceparent = currentTraceparent();
-  if (!traceparent || headers?.[TRACEPARENT] !== undefined) return headers;
-  return { ...headers, [TRACEPARENT]: traceparent };
+  if (headers?.[TRACEPARENT] !== undefined) return headers;
+  const carrier: Record<string, string> = {};
+  injectIntoKafkaHeaders(carrier);
+  return carrier[TRACEPARENT] === undefined ? headers : { ...headers, ...carrier };
 }

@@ -4,7 +4,7 @@ import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } 
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
-import { childSpan, classifyFailure, odisMetrics, parseTraceparent, runInTrace, TRACEPARENT, type Failure, type TraceContext } from '@odis/platform';
+import { classifyFailure, extractFromKafkaHeaders, kafkaHeadersGetter, odisMetrics, SpanKind, withLogIds, withSpan, type Failure, type LogIds } from '@odis/platform';
 import { registerFetchWaits } from './kafkajs-patches.js';
 import { MessageProducer } from './message-producer.js';
 import { describeError, normalizeOutcome, toInboundMessage, type InboundMessage, type MessageHandlerFn, type MessageOutcome } from './message.types.js';
@@ -176,7 +176,7 @@ export class RunnerCore {
         const joined = this.waitForJoin();
         joined.catch(() => undefined);
         this.engine.start();
-        this.removeLagCollector = odisMetrics.consumerLag.collect(() => [...this.lagByTopic()].map(([topic, value]) => ({ labels: { group: this.groupId, topic }, value })));
+        this.removeLagCollector = odisMetrics.consumerLag.addSource(() => [...this.lagByTopic()].map(([topic, value]) => ({ labels: { group: this.groupId, topic }, value })));
         await this.launch();
         await joined;
         this.logger.log(`joined group ${this.groupId} for ${this.topics.join(', ')}`);
@@ -386,27 +386,24 @@ export class RunnerCore {
   }
 
   /**
-   * One message, in a span of the trace its `traceparent` header names (a new trace when it has
-   * none): what the handler logs, produces and POSTs carries it (decision 0018).
+   * One message, in a consumer span (named by {@link spanNameOf}) of the trace its `traceparent`
+   * header names (a new trace when it has none): what the handler logs, produces and POSTs carries
+   * it (decision 0018).
    */
   async processMessage(topic: string, partition: number, message: KafkaMessage, signal: AbortSignal): Promise<ProcessResult> {
-    const result = await runInTrace(this.spanOf(topic, message), () => this.processOne(topic, partition, message, signal));
+    const headers = message.headers ?? {};
+    const ids: LogIds = {};
+    const eventId = kafkaHeadersGetter.get(headers, KAFKA_HEADERS.eventId);
+    const deliveryId = kafkaHeadersGetter.get(headers, KAFKA_HEADERS.deliveryId);
+    if (typeof eventId === 'string') ids.event_id = eventId;
+    if (typeof deliveryId === 'string') ids.delivery_id = deliveryId;
+    const result = await withSpan(spanNameOf(topic), () => this.processOne(topic, partition, message, signal), {
+      parent: withLogIds(extractFromKafkaHeaders(headers), ids),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset) },
+    });
     if (result.kind === 'settled') this.noteProcessed(topic, partition, message.offset);
     return result;
-  }
-
-  private spanOf(topic: string, message: KafkaMessage): TraceContext {
-    const h = message.headers;
-    const text = (name: string): string | undefined => {
-      const raw = h?.[name];
-      const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-      return v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-    };
-    const ctx = childSpan(parseTraceparent(text(TRACEPARENT)), `consume ${topic}`);
-    const eventId = text(KAFKA_HEADERS.eventId);
-    const deliveryId = text(KAFKA_HEADERS.deliveryId);
-    if (eventId || deliveryId) ctx.ids = { ...(eventId ? { event_id: eventId } : {}), ...(deliveryId ? { delivery_id: deliveryId } : {}) };
-    return ctx;
   }
 
   // ---------------------------------------------------------------- consumer lag (computed on scrape)
@@ -591,4 +588,14 @@ export class RunnerCore {
 function positiveInt(value: number | undefined, fallback: number): number {
   const n = Math.floor(value ?? fallback);
   return Number.isFinite(n) && n >= 1 ? n : fallback;
+}
+
+/** The consumer span's name (decision 0018): what consuming the topic does in the pipeline. */
+export function spanNameOf(topic: string): string {
+  if (topic === TOPICS.telephonyRaw) return 'ingest';
+  if (topic.startsWith('events.')) return 'fan-out';
+  if (topic === TOPICS.deliveries) return 'deliver';
+  if (topic.startsWith('webhooks.retry.')) return 'retry release';
+  if (topic === TOPICS.exhausted) return 'notify';
+  return `consume ${topic}`;
 }

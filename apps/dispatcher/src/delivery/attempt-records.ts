@@ -1,5 +1,5 @@
 import { stableId, type AttemptRecord, type AttemptSummary, type DeliveryJob } from '@odis/contracts';
-import { currentTrace } from '@odis/platform';
+import { currentTraceIds } from '@odis/platform';
 import type { ClassifiedOutcome } from './attempt-outcome-classifier.js';
 
 /** A classified attempt, or a skip (not sent). */
@@ -57,7 +57,7 @@ export function buildAttemptRecord(
   // built, not a copy) and the body, which the log stores once per delivery.
   if (result.requestHeaders) record.request_headers = result.requestHeaders;
   record.body = job.body;
-  const traceId = currentTrace()?.traceId;
+  const traceId = currentTraceIds()?.traceId;
   if (traceId) record.trace_id = traceId;
   return record;
 }

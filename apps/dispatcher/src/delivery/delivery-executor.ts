@@ -275,7 +275,7 @@ export class DeliveryExecutor {
 /** Delivery metrics of one attempt (decision 0018): counted by outcome and attempt number, timed. */
 function observeAttempt(job: DeliveryJob, result: AttemptResult, nowMs: number): void {
   odisMetrics.deliveries.inc({ outcome: result.outcome, attempt: attemptLabel(job.attempt) });
-  odisMetrics.attemptDuration.observe(result.durationMs / 1000, { outcome: result.outcome });
+  odisMetrics.attemptDuration.observe({ outcome: result.outcome }, result.durationMs / 1000);
   if (result.outcome === 'succeeded' && job.event_received_at) {
     const receivedAt = Date.parse(job.event_received_at);
     if (Number.isFinite(receivedAt)) odisMetrics.deliveryDuration.observe(Math.max(0, nowMs - receivedAt) / 1000);

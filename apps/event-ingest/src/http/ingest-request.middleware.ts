@@ -2,7 +2,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '@odis/contracts';
-import { ApiError, sendApiError } from '@odis/platform';
+import { ApiError, sendApiError, withSpan } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 import { HttpIngest, type IngestReply } from '../ingest/http-ingest.js';
 import { isBatchBody, MAX_BATCH_EVENTS } from '../validation/event-batch.js';
@@ -86,9 +86,12 @@ export class IngestRequestMiddleware implements NestMiddleware {
       if (done) return;
       done = true;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const reply = this.ingest.handle(body);
-      if (reply instanceof Promise) reply.then((r) => sendReply(res, r), next);
-      else sendReply(res, reply);
+      // The `ingest` span: validation and the publish (the event's records carry its traceparent).
+      withSpan('ingest', () => {
+        const reply = this.ingest.handle(body);
+        if (reply instanceof Promise) return reply.then((r) => sendReply(res, r), next);
+        sendReply(res, reply);
+      });
     }));
     req.on('error', (err) => {
       if (done) return;

@@ -1,23 +1,25 @@
 import { Controller, Get, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { metricsRegistry } from '@odis/platform';
-import { IngestStats } from '../ingest/ingest-stats.js';
+import { sourcedMetric } from '@odis/platform';
+import { INGEST_COUNTERS, IngestStats } from '../ingest/ingest-stats.js';
 
 /**
- * `GET /stats` (JSON): accepted, rejected by reason, dropped fields. The same counters are added to
- * `GET /metrics` (HealthModule's, the process registry) as Prometheus text.
+ * `GET /stats` (JSON): accepted, rejected by reason, dropped fields. The same counters are on
+ * `GET /metrics` (HealthModule's, the app's prom-client registry), computed on scrape.
  */
 @Controller()
 export class StatsController implements OnModuleInit, OnModuleDestroy {
-  private removeText: (() => void) | undefined;
+  private removeSources: Array<() => void> = [];
 
   constructor(private readonly stats: IngestStats) {}
 
   onModuleInit(): void {
-    this.removeText = metricsRegistry.addText(() => this.stats.toPrometheus());
+    this.removeSources = Object.entries(INGEST_COUNTERS).map(([name, [help, labels]]) =>
+      sourcedMetric('counter', name, help, [...labels]).addSource(() => this.stats.prometheusSamples()[name as keyof typeof INGEST_COUNTERS]),
+    );
   }
 
   onModuleDestroy(): void {
-    this.removeText?.();
+    for (const remove of this.removeSources) remove();
   }
 
   @Get('stats')

@@ -1,12 +1,14 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { metricsRegistry } from './metrics-registry.js';
+import { Controller, Get, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { metricsRegistry } from './metrics.js';
 
-/** `GET /metrics`: Prometheus text of the process registry (every app, through HealthModule). */
+/** `GET /metrics`: Prometheus text of the app's prom-client registry (every app, through HealthModule). */
 @Controller()
 export class MetricsController {
   @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  metrics(): Promise<string> {
-    return metricsRegistry.render();
+  async metrics(@Res() res: Response): Promise<void> {
+    const text = await metricsRegistry.metrics();
+    res.setHeader('content-type', metricsRegistry.contentType);
+    res.send(text);
   }
 }

@@ -82,7 +82,7 @@ export class OutboxRelay {
   start(): void {
     this.loop.start();
     // Counted on scrape, by the leader only (standbys would count the same rows again).
-    this.removePendingGauge ??= odisMetrics.outboxPending.collect(async () => {
+    this.removePendingGauge ??= odisMetrics.outboxPending.addSource(async () => {
       if (!this.leader || !this.client) return [];
       const { rows } = await this.client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
       return [{ value: Number(rows[0]?.n ?? 0) }];
