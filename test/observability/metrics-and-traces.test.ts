@@ -6,14 +6,19 @@
  * endpoint answering 500 until it is disabled (retries, exhaustion, one email); a raw record that
  * fails validation (dead-lettered). Then `/metrics` of all five apps is scraped and every named
  * metric is checked; the receiver saw the trace id in its `traceparent`, the attempt record
- * carries it; and the logs of the whole run (captured at level `log`, JSON) never contain the
- * webhook secret or the API key.
+ * carries it (the apps export spans to a small OTLP/HTTP collector the test runs; what arrives is not
+ * checked yet: see decision 0018); and what the apps' loggers write during the run
+ * (LOG_FORMAT=json, level `log`, into a destination the test reads) is JSON lines that never contain
+ * the webhook secret or the API key.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { useLogDestination } from '@odis/platform';
 import request from 'supertest';
 import { EVENT_TOPICS, RETRY_TIER_ATTEMPTS, retryTierTopic, SEED_EXAMPLES, TOPICS, type AttemptRecord } from '@odis/contracts';
 import { runMigrations } from '@odis/persistence';
@@ -64,27 +69,33 @@ describe('metrics, traces and logs on the real stack', () => {
   const secret = `whsec_obs_${suffix()}`;
   const healthySecret = `whsec_obs2_${suffix()}`;
   const logs: string[] = [];
-  const realOut = process.stdout.write.bind(process.stdout);
-  const realErr = process.stderr.write.bind(process.stderr);
+  /** OTLP/HTTP export requests (JSON bodies) received by the test's collector. */
+  const exported: Array<{ path: string; body: string }> = [];
+  let collector: Server;
 
   const auth = () => ({ Authorization: `Bearer ${apiKey}` });
   const callStarted = (n: number) => ({ ...SEED_EXAMPLES['call.started'], account_id: accountId, data: { ...SEED_EXAMPLES['call.started'].data, call_id: `call_${tag}_${n}` } });
   const callIdOf = (r: ReceivedRequest) => (JSON.parse(r.body.toString('utf8')) as { data: { call_id: string } }).data.call_id;
 
   beforeAll(async () => {
-    // Every line the apps log during the run is kept (and not printed): the secrets check reads them.
-    const capture = (chunk: unknown): boolean => {
-      logs.push(String(chunk));
-      return true;
-    };
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
+    // Every line the apps' loggers write during the run is kept (and not printed): the JSON and secrets checks read them.
+    useLogDestination({ write: (line: string) => void logs.push(line) });
+    collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        exported.push({ path: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
 
     const dbUrl = requireEnv('DATABASE_URL');
     await runMigrations(dbUrl).catch(async () => runMigrations(dbUrl));
     const conn = connection();
     await ensurePlatformTopics(conn);
-    const env = appEnv(tag, { WEBHOOK_RETRY_SCHEDULE: SCHEDULE, KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'log', LOG_FORMAT: 'json' });
+    const env = appEnv(tag, { WEBHOOK_RETRY_SCHEDULE: SCHEDULE, KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'log', LOG_FORMAT: 'json', OTEL_EXPORTER_OTLP_ENDPOINT: otlp });
     await seedGroupAtEnd(conn, env.INGEST_GROUP!, [TOPICS.telephonyRaw]);
     await seedGroupAtEnd(conn, env.DISPATCH_FANOUT_GROUP!, Object.values(EVENT_TOPICS));
     await seedGroupAtEnd(conn, env.DISPATCH_DELIVERY_GROUP!, [TOPICS.deliveries]);
@@ -94,7 +105,7 @@ describe('metrics, traces and logs on the real stack', () => {
     await seedGroupAtEnd(conn, notifierGroup, [TOPICS.exhausted]);
     smtp = await startSmtp({ mailDir, logFile: join(mailDir, '..', `smtp-${tag}.log`) });
 
-    apps.api = await startSubscriptionApi({ SECRET_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'log', LOG_FORMAT: 'json' });
+    apps.api = await startSubscriptionApi({ SECRET_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'log', LOG_FORMAT: 'json', OTEL_EXPORTER_OTLP_ENDPOINT: otlp });
     apps.dispatcher = await startDispatcher(loadDispatcherConfig(env));
     apps.ingest = await startEventIngest(loadIngestConfig(env));
     apps.scheduler = await startRetryScheduler(loadRetrySchedulerConfig({ ...env, RETRY_SCHEDULER_GROUP: schedulerGroup }));
@@ -115,14 +126,13 @@ describe('metrics, traces and logs on the real stack', () => {
   }, 180_000);
 
   afterAll(async () => {
-    process.stdout.write = realOut;
-    process.stderr.write = realErr;
+    useLogDestination(undefined);
     if (apps.api && apiKey) {
       for (const id of [failingId, healthyId].filter(Boolean)) await request(apps.api.getHttpServer()).delete(`/v1/webhooks/${id}`).set(auth());
       await new Promise((r) => setTimeout(r, 500));
     }
     for (const name of ['notifier', 'scheduler', 'ingest', 'dispatcher', 'api']) await apps[name]?.close().catch(() => undefined);
-    await Promise.allSettled([failing?.close(), healthy?.close(), smtp?.stop()]);
+    await Promise.allSettled([failing?.close(), healthy?.close(), smtp?.stop(), new Promise((r) => (collector ? collector.close(r) : r(undefined)))]);
     await kafka.close();
   }, 90_000);
 
@@ -223,8 +233,19 @@ describe('metrics, traces and logs on the real stack', () => {
     expect(pending[0]!.value).toBeLessThan(50);
 
     // 5. Logs: JSON lines with app and trace ids; neither webhook secret nor the API key anywhere.
+    expect(logs.length).toBeGreaterThan(10); // the run's log lines were captured
+    const entries = logs.map((line) => {
+      expect(line.endsWith('\n')).toBe(true);
+      return JSON.parse(line) as Record<string, unknown>;
+    });
+    for (const e of entries) {
+      expect(typeof e.level).toBe('string');
+      expect(typeof e.time).toBe('string');
+      expect(typeof e.msg).toBe('string');
+      expect(['subscription-api', 'dispatcher', 'event-ingest', 'retry-scheduler', 'notifier']).toContain(e.app);
+    }
+    expect(entries.some((e) => typeof e.trace_id === 'string' && /^[0-9a-f]{32}$/.test(e.trace_id))).toBe(true);
     const all = logs.join('');
-    expect(all.length).toBeGreaterThan(100); // the run's log lines were captured
     for (const s of [secret, healthySecret, apiKey, secret.slice('whsec_'.length), apiKey.slice(8)]) expect(all).not.toContain(s);
   }, 150_000);
 });
