@@ -34,5 +34,7 @@ Logger.overrideLogger(buffering);
 // @nestjs/testing's compile() installs its own console logger (errors only): keep buffering instead.
 // Level lists and `false` (logging off) still apply.
 const override = Logger.overrideLogger.bind(Logger);
+// A logger writing to a destination the test supplied (useLogDestination, libs/platform) is kept: the test reads it.
+const keep = (logger: object) => (logger as Record<symbol, unknown>)[Symbol.for('odis.logger.testDestination')] === true;
 Logger.overrideLogger = (logger: LoggerService | Parameters<typeof Logger.overrideLogger>[0]) =>
-  override(typeof logger === 'object' && logger !== null && !Array.isArray(logger) ? buffering : logger);
+  override(typeof logger === 'object' && logger !== null && !Array.isArray(logger) && !keep(logger) ? buffering : logger);

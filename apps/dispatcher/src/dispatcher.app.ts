@@ -10,6 +10,7 @@ export function startDispatcher(config: DispatcherConfig = loadDispatcherConfig(
     service: 'dispatcher',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    observability: config,
     configure: startKafkaConsumers,
   });
 }

@@ -12,6 +12,7 @@ export function startEventIngest(config: IngestConfig = loadIngestConfig()): Pro
     service: 'event-ingest',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    observability: config,
     // The ingest route reads its body itself, as raw bytes with the size limit (IngestRequestMiddleware).
     nestOptions: { bodyParser: false },
     configure: async (app) => {

@@ -10,6 +10,7 @@ export function startNotifier(config: NotifierConfig = loadNotifierConfig()): Pr
     service: 'notifier',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    observability: config,
     configure: startKafkaConsumers,
   });
 }

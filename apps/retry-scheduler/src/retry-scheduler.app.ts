@@ -10,6 +10,7 @@ export function startRetryScheduler(config: RetrySchedulerConfig = loadRetrySche
     service: 'retry-scheduler',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    observability: config,
     configure: startKafkaConsumers,
   });
 }

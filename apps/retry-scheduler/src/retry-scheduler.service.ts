@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
+import { Inject, Injectable, Logger, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy, type Provider } from '@nestjs/common';
+import { odisMetrics } from '@odis/platform';
 import { ConsumerModule, consumerToken, MessageProducer, type ConsumerRunner } from '@odis/messaging';
 import { KafkaDeliveryPublisher } from './tiers/kafka-delivery.publisher.js';
 import { RETRY_SCHEDULER_CONFIG, type RetrySchedulerConfig } from './config/retry-scheduler.config.js';
@@ -35,8 +36,9 @@ export const retryHandlerProvider: Provider = {
 
 /** The schedule in force (logged at start) and the tier consumer's runner (for tests). */
 @Injectable()
-export class RetrySchedulerService implements OnApplicationBootstrap {
+export class RetrySchedulerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('RetryScheduler');
+  private removeParkedGauge: (() => void) | undefined;
 
   constructor(
     @Inject(RETRY_SCHEDULER_CONFIG) private readonly config: RetrySchedulerConfig,
@@ -47,5 +49,13 @@ export class RetrySchedulerService implements OnApplicationBootstrap {
     const schedule = this.config.WEBHOOK_RETRY_SCHEDULE;
     const tiers = schedule.tiers.map((t) => `${t.topic}=${t.delayMs}ms`).join(', ');
     this.logger.log(`schedule ${schedule.toString()}: ${tiers}`);
+    // Parked retries = what the tier consumer has not released yet, per tier topic (computed on scrape).
+    this.removeParkedGauge = odisMetrics.retriesParked.addSource(() =>
+      [...this.runner.lagByTopic()].map(([topic, value]) => ({ labels: { tier: topic.slice(topic.lastIndexOf('.') + 1) }, value })),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.removeParkedGauge?.();
   }
 }

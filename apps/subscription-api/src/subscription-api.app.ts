@@ -11,6 +11,7 @@ export function startSubscriptionApiApp(config: SubscriptionApiConfig = loadSubs
     service: 'subscription-api',
     port: config.PORT,
     logLevel: config.LOG_LEVEL,
+    observability: config,
     // The body parser is ours (size and depth limits, JSON errors): http-setup.ts.
     nestOptions: { bodyParser: false },
     configure: async (nest) => {

@@ -184,15 +184,18 @@ export const retryScheduleSettings = {
   }),
 };
 
+/** `NODE_ENV`, read by every HTTP app (logs) and by the apps with the private-target switch: one description. */
+const nodeEnvSetting = privateTargetGuardSettings.NODE_ENV.describe(
+  '`production` selects JSON logs under `LOG_FORMAT=auto`; where an app has `WEBHOOK_ALLOW_PRIVATE_TARGETS`, `true` is then refused at start unless `WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION=true`',
+);
+
 /** The SSRF switch and its production guard; pass `refusePrivateTargetsInProduction` as a rule with them. */
 export const privateTargetSettings = {
   WEBHOOK_ALLOW_PRIVATE_TARGETS: documented(settings.bool(false), {
     description: 'allow http and private/loopback/link-local targets (local stack and tests only)',
     setByLocalStack: true,
   }),
-  NODE_ENV: privateTargetGuardSettings.NODE_ENV.describe(
-    'with `production`, `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` is refused at start unless `WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION=true`',
-  ),
+  NODE_ENV: nodeEnvSetting,
   WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION: privateTargetGuardSettings.WEBHOOK_ALLOW_PRIVATE_TARGETS_IN_PRODUCTION.describe(
     'the second, explicit switch that allows `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` with `NODE_ENV=production`',
   ),
@@ -202,6 +205,16 @@ export const privateTargetSettings = {
 export const httpAppSettings = (port: number) => ({
   PORT: settings.port(port).describe('HTTP port (`/health`, `/ready`, the API)'),
   LOG_LEVEL: settings.logLevel.describe('log verbosity (`error`, `warn`, `log`, `debug`, `verbose`)'),
+  LOG_FORMAT: z
+    .enum(['auto', 'json', 'pretty'])
+    .optional()
+    .default('auto')
+    .describe('`json` (one JSON object per line), `pretty` (readable lines) or `auto` (json with `NODE_ENV=production`, pretty otherwise)'),
+  NODE_ENV: nodeEnvSetting,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.describe(
+    'base URL of an OTLP/HTTP collector (spans go to `<url>/v1/traces`, JSON, batched); empty: spans are not exported (`traceparent` is still propagated)',
+  ),
+  OTEL_SERVICE_NAME: optionalText.describe("`service.name` of the exported spans (default: the app's name)"),
 });
 
 /** The apps that write subscription events and so run the outbox relay (subscription-api, notifier). */

@@ -231,6 +231,8 @@ export const attemptRecord = z.object({
   request_headers: z.record(z.string(), z.string()).optional(),
   /** The exact body bytes (UTF-8) of the delivery, the same on every attempt; absent on older records. */
   body: z.string().optional(),
+  /** W3C trace id of the attempt (the event's trace when a `traceparent` came with it); absent on older records. */
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type AttemptRecord = z.infer<typeof attemptRecord>;
 export const AttemptRecordCodec = messageCodec(attemptRecord, 'attempt-record.v1', (m) => m.subscription_id, deliveryIdHeader);

@@ -40,6 +40,7 @@ export class BatchEngine implements RunnerEngine {
     const { batch } = payload;
     const { topic, partition } = batch;
     const key = tpKey(topic, partition);
+    this.core.noteFetched(topic, partition, batch.highWatermark, batch.messages[0]?.offset);
     if (this.core.stopping || !payload.isRunning() || payload.isStale()) return;
     if (this.core.deferred.has(key)) {
       // Fetched before the pause took effect (or after a kafkajs restart lost the pause state):

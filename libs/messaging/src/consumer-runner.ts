@@ -157,6 +157,11 @@ export class ConsumerRunner {
   }
 
   /** Failure-class counters since start. */
+  /** Unprocessed records per subscribed topic on the partitions this member owns (from the last fetches). */
+  lagByTopic(): Map<string, number> {
+    return this.core.lagByTopic();
+  }
+
   stats(): RunnerCounters {
     return this.core.stats();
   }

@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerBatch, RecordMetadata, RetryOptions, TopicMessages } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { KafkaConnection } from './kafka-connection.js';
-import { classifyFailure, DependencyUnavailableError, PermanentFailureError } from '@odis/platform';
+import { classifyFailure, DependencyUnavailableError, injectIntoKafkaHeaders, PermanentFailureError, TRACEPARENT } from '@odis/platform';
 import { describeError, type OutboundMessage } from './message.types.js';
 
 const { Partitioners } = kafkajs;
@@ -158,7 +158,7 @@ export class MessageProducer {
     let bytes = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
-      converted[i] = { key: m.key ?? null, value: m.value, headers: m.headers };
+      converted[i] = { key: m.key ?? null, value: m.value, headers: withTraceparent(m.headers) };
       const size = estimateBytes(m);
       if (size > this.maxRecordBytes) {
         return Promise.reject(new PermanentFailureError(`record for ${topic} is about ${size} bytes, more than the limit of ${this.maxRecordBytes}`));
@@ -321,4 +321,12 @@ function estimateBytes(m: OutboundMessage): number {
 function sizeOf(v: string | Buffer | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/** The record's headers plus the current span's `traceparent` (decision 0018), unless it has one. */
+function withTraceparent(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (headers?.[TRACEPARENT] !== undefined) return headers;
+  const carrier: Record<string, string> = {};
+  injectIntoKafkaHeaders(carrier);
+  return carrier[TRACEPARENT] === undefined ? headers : { ...headers, ...carrier };
 }

@@ -87,6 +87,7 @@ export class PipelinedEngine implements RunnerEngine {
     const { batch } = payload;
     const { topic, partition } = batch;
     const key = tpKey(topic, partition);
+    this.core.noteFetched(topic, partition, batch.highWatermark, batch.messages[0]?.offset);
     this.commitFn = payload.commitOffsetsIfNecessary;
     if (this.core.stopping || !payload.isRunning() || payload.isStale()) return;
     let st = this.pipes.get(key);

@@ -1,10 +1,10 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { TOPICS } from '@odis/contracts';
+import { KAFKA_HEADERS, TOPICS } from '@odis/contracts';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
-import { classifyFailure, type Failure } from '@odis/platform';
+import { classifyFailure, extractFromKafkaHeaders, kafkaHeadersGetter, odisMetrics, SpanKind, withLogIds, withSpan, type Failure, type LogIds } from '@odis/platform';
 import { registerFetchWaits } from './kafkajs-patches.js';
 import { MessageProducer } from './message-producer.js';
 import { describeError, normalizeOutcome, toInboundMessage, type InboundMessage, type MessageHandlerFn, type MessageOutcome } from './message.types.js';
@@ -105,6 +105,9 @@ export class RunnerCore {
   private relaunching = false;
   private readonly outages = new Map<string, { since: number; waiting: number; reason: string; lastLogAt: number }>();
   private readonly counters: RunnerCounters = { outageRetries: 0, permanentFailures: 0, deadLettered: 0 };
+  /** Per owned partition: last fetched high watermark and the next offset not yet processed. */
+  private readonly lag = new Map<string, { topic: string; hw: number; next: number }>();
+  private removeLagCollector: (() => void) | undefined;
 
   constructor(
     private readonly source: RunnerKafkaSource,
@@ -173,6 +176,7 @@ export class RunnerCore {
         const joined = this.waitForJoin();
         joined.catch(() => undefined);
         this.engine.start();
+        this.removeLagCollector = odisMetrics.consumerLag.addSource(() => [...this.lagByTopic()].map(([topic, value]) => ({ labels: { group: this.groupId, topic }, value })));
         await this.launch();
         await joined;
         this.logger.log(`joined group ${this.groupId} for ${this.topics.join(', ')}`);
@@ -353,6 +357,7 @@ export class RunnerCore {
       if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
     } finally {
       clearTimeout(stopTimer);
+      this.removeLagCollector?.();
       this.unregisterFetchWaits();
       this.connected = false;
       this.assignment.clear();
@@ -380,12 +385,62 @@ export class RunnerCore {
     return state;
   }
 
+  /**
+   * One message, in a consumer span (named by {@link spanNameOf}) of the trace its `traceparent`
+   * header names (a new trace when it has none): what the handler logs, produces and POSTs carries
+   * it (decision 0018).
+   */
   async processMessage(topic: string, partition: number, message: KafkaMessage, signal: AbortSignal): Promise<ProcessResult> {
+    const headers = message.headers ?? {};
+    const ids: LogIds = {};
+    const eventId = kafkaHeadersGetter.get(headers, KAFKA_HEADERS.eventId);
+    const deliveryId = kafkaHeadersGetter.get(headers, KAFKA_HEADERS.deliveryId);
+    if (typeof eventId === 'string') ids.event_id = eventId;
+    if (typeof deliveryId === 'string') ids.delivery_id = deliveryId;
+    const result = await withSpan(spanNameOf(topic), () => this.processOne(topic, partition, message, signal), {
+      parent: withLogIds(extractFromKafkaHeaders(headers), ids),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset) },
+    });
+    if (result.kind === 'settled') this.noteProcessed(topic, partition, message.offset);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- consumer lag (computed on scrape)
+
+  /** An engine fetched a batch: the partition's high watermark, and where the batch starts. */
+  noteFetched(topic: string, partition: number, highWatermark: string, firstOffset: string | undefined): void {
+    const key = tpKey(topic, partition);
+    const hw = Number(highWatermark);
+    const entry = this.lag.get(key);
+    if (entry) entry.hw = hw;
+    else this.lag.set(key, { topic, hw, next: firstOffset !== undefined ? Number(firstOffset) : hw });
+  }
+
+  private noteProcessed(topic: string, partition: number, offset: string): void {
+    const entry = this.lag.get(tpKey(topic, partition));
+    const next = Number(offset) + 1;
+    if (entry && next > entry.next) entry.next = next;
+  }
+
+  /** Records of each topic this member owns that are not processed yet (from the last fetches). */
+  lagByTopic(): Map<string, number> {
+    const out = new Map<string, number>(this.topics.map((t) => [t, 0]));
+    for (const [key, { topic, hw, next }] of this.lag) {
+      if (!this.assignment.has(key)) continue;
+      out.set(topic, (out.get(topic) ?? 0) + Math.max(0, hw - next));
+    }
+    return out;
+  }
+
+  private async processOne(topic: string, partition: number, message: KafkaMessage, signal: AbortSignal): Promise<ProcessResult> {
     const inbound = toInboundMessage(topic, partition, message);
     const where = `${topic}[${partition}]@${message.offset}`;
     let outcome: Exclude<MessageOutcome, { kind: 'retry' }>;
     let outage: OutageHandle | null = null;
     let unknownFailures = 0;
+    /** The dead-letter reason as a bounded label: the handler's own verdict unless a failure class decided. */
+    let reasonClass = 'rejected';
     try {
       for (let tries = 1; ; tries++) {
         let failure: Failure;
@@ -403,11 +458,13 @@ export class RunnerCore {
           this.counters.permanentFailures++;
           this.logger.error(`${where} failed permanently, dead-lettering: ${failure.reason}`);
           outcome = { kind: 'dead-letter', reason: failure.reason };
+          reasonClass = 'permanent';
           break;
         }
         if (failure.kind === 'unknown' && ++unknownFailures > this.maxRetries) {
           this.logger.error(`${where} failed ${unknownFailures} time(s), dead-lettering: ${failure.reason}`);
           outcome = { kind: 'dead-letter', reason: failure.reason };
+          reasonClass = 'retries_exhausted';
           break;
         }
         if (signal.aborted) return { kind: 'abandoned' };
@@ -436,6 +493,7 @@ export class RunnerCore {
       case 'dead-letter':
         if (!(await this.deadLetter(inbound, outcome.reason, signal))) return { kind: 'abandoned' };
         this.counters.deadLettered++;
+        odisMetrics.deadLetters.inc({ topic, reason: reasonClass });
         return { kind: 'settled' };
     }
   }
@@ -530,4 +588,14 @@ export class RunnerCore {
 function positiveInt(value: number | undefined, fallback: number): number {
   const n = Math.floor(value ?? fallback);
   return Number.isFinite(n) && n >= 1 ? n : fallback;
+}
+
+/** The consumer span's name (decision 0018): what consuming the topic does in the pipeline. */
+export function spanNameOf(topic: string): string {
+  if (topic === TOPICS.telephonyRaw) return 'ingest';
+  if (topic.startsWith('events.')) return 'fan-out';
+  if (topic === TOPICS.deliveries) return 'deliver';
+  if (topic.startsWith('webhooks.retry.')) return 'retry release';
+  if (topic === TOPICS.exhausted) return 'notify';
+  return `consume ${topic}`;
 }

@@ -7,3 +7,8 @@ export * from './polling-loop.js';
 export * from './failure.js';
 export * from './http/api-error.js';
 export * from './http/api-exception.filter.js';
+export * from './observability/tracing.js';
+export * from './observability/metrics.js';
+export * from './observability/odis-metrics.js';
+export * from './observability/metrics.controller.js';
+export * from './observability/app-logger.js';

@@ -1,4 +1,5 @@
 import { stableId, type AttemptRecord, type AttemptSummary, type DeliveryJob } from '@odis/contracts';
+import { currentTraceIds } from '@odis/platform';
 import type { ClassifiedOutcome } from './attempt-outcome-classifier.js';
 
 /** A classified attempt, or a skip (not sent). */
@@ -56,6 +57,8 @@ export function buildAttemptRecord(
   // built, not a copy) and the body, which the log stores once per delivery.
   if (result.requestHeaders) record.request_headers = result.requestHeaders;
   record.body = job.body;
+  const traceId = currentTraceIds()?.traceId;
+  if (traceId) record.trace_id = traceId;
   return record;
 }
 

@@ -1,4 +1,5 @@
 import { odisSignature, requestedRetryDelay, standardWebhookSignature, WEBHOOK_HEADERS, type DeliveryJob } from '@odis/contracts';
+import { injectIntoHttpHeaders, SpanKind, withSpan } from '@odis/platform';
 import { AttemptOutcomeClassifier, type ClassifiedOutcome } from './attempt-outcome-classifier.js';
 import type { WebhookHttpClient } from './webhook-http-client.js';
 
@@ -84,7 +85,18 @@ export class DeliveryAttempter {
     // The API refuses reserved names (contracts' customHeadersProblem), so ours never collide; they
     // are spread last all the same.
     const headers = target.headers ? { ...target.headers, ...signed } : signed;
-    const outcome = await this.client.post(target.url, job.body, headers);
+    // The attempt's span (decision 0018): the POST carries its `traceparent`, so the receiver sees the event's trace id.
+    const outcome = await withSpan(
+      'attempt',
+      (span) => {
+        injectIntoHttpHeaders(headers);
+        return this.client.post(target.url, job.body, headers).then((o) => {
+          span.setAttribute('http.response.status_code', o.kind === 'response' ? o.statusCode : 0);
+          return o;
+        });
+      },
+      { kind: SpanKind.CLIENT, attributes: { 'odis.attempt': job.attempt } },
+    );
     const result: AttemptResult = { ...this.classifier.classify(outcome), attemptedAtMs, requestHeaders: headers };
     const retryAfterMs = outcome.kind === 'response' ? requestedRetryDelay(outcome.statusCode, outcome.retryAfter, this.now()) : null;
     if (retryAfterMs !== null) result.retryAfterMs = retryAfterMs;

@@ -16,6 +16,7 @@ import type { EndpointConcurrencyLimiter } from './endpoint-concurrency-limiter.
 import type { AttemptFollowUp, FollowUp } from './attempt-follow-up.js';
 import type { EndpointCircuitBreaker } from './endpoint-circuit-breaker.js';
 import type { DeliveryParker, ParkReason } from './delivery-parker.js';
+import { attemptLabel, odisMetrics } from '@odis/platform';
 
 const SUCCEEDED: FollowUp = Object.freeze({ kind: 'none', reason: 'succeeded' });
 
@@ -246,6 +247,7 @@ export class DeliveryExecutor {
 
   async recordSkip(job: DeliveryJob, reason: string): Promise<Settlement> {
     this.counters.skipped++;
+    odisMetrics.deliveries.inc({ outcome: 'skipped', attempt: attemptLabel(job.attempt) });
     const record = buildSkippedRecord(job, reason, this.now());
     await this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
     return DONE;
@@ -261,6 +263,7 @@ export class DeliveryExecutor {
     const record = buildAttemptRecord(job, target.url, result, result.attemptedAtMs, decision.kind === 'retry' ? decision.dueAt : null);
     if (result.outcome === 'succeeded') this.counters.succeeded++;
     else this.counters.failed++;
+    observeAttempt(job, result, this.now());
     const attemptSend = this.sendDurably(TOPICS.attempts, [AttemptRecordCodec.encode(record)]);
     if (decision.kind === 'retry') {
       this.counters.retried++;
@@ -282,5 +285,15 @@ export class DeliveryExecutor {
     if (this.secretCache.size >= 10_000) this.secretCache.clear();
     this.secretCache.set(job.subscription_id, { sealed: job.secret_encrypted, secret });
     return secret;
+  }
+}
+
+/** Delivery metrics of one attempt (decision 0018): counted by outcome and attempt number, timed. */
+function observeAttempt(job: DeliveryJob, result: AttemptResult, nowMs: number): void {
+  odisMetrics.deliveries.inc({ outcome: result.outcome, attempt: attemptLabel(job.attempt) });
+  odisMetrics.attemptDuration.observe({ outcome: result.outcome }, result.durationMs / 1000);
+  if (result.outcome === 'succeeded' && job.event_received_at) {
+    const receivedAt = Date.parse(job.event_received_at);
+    if (Number.isFinite(receivedAt)) odisMetrics.deliveryDuration.observe(Math.max(0, nowMs - receivedAt) / 1000);
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '@odis/contracts';
-import { ApiError, sendApiError } from '@odis/platform';
+import { ApiError, sendApiError, withSpan } from '@odis/platform';
 import { INGEST_CONFIG, type IngestConfig } from '../config/event-ingest.config.js';
 import { HttpIngest, type IngestReply } from '../ingest/http-ingest.js';
 import { isBatchBody, MAX_BATCH_EVENTS } from '../validation/event-batch.js';
@@ -80,14 +81,18 @@ export class IngestRequestMiddleware implements NestMiddleware {
       if (size > limit) return tooLarge(limit === this.maxEventBytes ? `event is more than the limit of ${limit} bytes` : `body is more than the limit of ${limit} bytes`);
       chunks.push(chunk);
     });
-    req.on('end', () => {
+    // Bound to the request's span: stream events otherwise run in the socket's async context (decision 0018).
+    req.on('end', AsyncResource.bind(() => {
       if (done) return;
       done = true;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const reply = this.ingest.handle(body);
-      if (reply instanceof Promise) reply.then((r) => sendReply(res, r), next);
-      else sendReply(res, reply);
-    });
+      // The `ingest` span: validation and the publish (the event's records carry its traceparent).
+      withSpan('ingest', () => {
+        const reply = this.ingest.handle(body);
+        if (reply instanceof Promise) return reply.then((r) => sendReply(res, r), next);
+        sendReply(res, reply);
+      });
+    }));
     req.on('error', (err) => {
       if (done) return;
       done = true;

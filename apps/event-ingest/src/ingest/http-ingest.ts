@@ -63,7 +63,7 @@ export class HttpIngest {
     }
     return this.deadlines.race(this.publish(result.event), timedOut).then(
       (): IngestReply => {
-        this.stats.recordAccepted('http', result.droppedFields);
+        this.stats.recordAccepted('http', result.droppedFields, result.event.event);
         return { status: 202, body: { event_id: result.event.event_id, event: result.event.event, topic: result.topic, dropped_fields: result.droppedFields } };
       },
       (err: unknown): IngestReply => ({ status: 503, body: { error: unavailable((err as Error).message) }, headers: RETRY_AFTER }),
@@ -89,7 +89,7 @@ export class HttpIngest {
       waits.push(
         this.deadlines.race(this.publish(result.event), timedOut).then(
           () => {
-            this.stats.recordAccepted('http', result.droppedFields);
+            this.stats.recordAccepted('http', result.droppedFields, result.event.event);
             items[i] = { status: 202, event_id: result.event.event_id, event: result.event.event, topic: result.topic, dropped_fields: result.droppedFields };
           },
           (err: unknown) => {

@@ -1,7 +1,18 @@
 import type { RunnerCounters } from '@odis/messaging';
+import { odisMetrics, type MetricSample } from '@odis/platform';
 import { VALIDATION_CODES, type ValidationCode } from '../validation/event-validator.js';
 
 const MAX_DISTINCT_FIELDS = 200;
+
+/** event-ingest's older counters on `GET /metrics`: name → [help, label names]. */
+export const INGEST_COUNTERS = {
+  odis_ingest_events_accepted_total: ['Events validated and published to their topic.', ['source']],
+  odis_ingest_events_rejected_total: ['Events rejected (dead-lettered or answered 4xx), by reason.', ['code']],
+  odis_ingest_dropped_fields_total: ['Fields outside the contract dropped from accepted events.', []],
+  odis_ingest_dropped_fields_by_field_total: ['Fields outside the contract dropped from accepted events, by field path (at most 200 paths).', ['field']],
+  odis_consumer_outage_retries_total: ['Tries of a raw event repeated because a dependency (Kafka) was away.', ['group']],
+  odis_consumer_dead_letters_total: ['Raw events written to the dead-letter topic.', ['group']],
+} as const satisfies Record<string, readonly [string, readonly string[]]>;
 
 /** Counters of event-ingest, exposed on `GET /stats` and `GET /metrics`. */
 export class IngestStats {
@@ -16,8 +27,9 @@ export class IngestStats {
   /** The raw-events consumer's failure-class counters (decision 0006), once it exists. */
   consumerCounters: () => RunnerCounters = () => ({ outageRetries: 0, permanentFailures: 0, deadLettered: 0 });
 
-  recordAccepted(source: 'kafka' | 'http', dropped: readonly string[]): void {
+  recordAccepted(source: 'kafka' | 'http', dropped: readonly string[], type = 'unknown'): void {
     this.accepted++;
+    odisMetrics.eventsIngested.inc({ type, outcome: 'accepted' });
     this.acceptedBySource[source]++;
     if (dropped.length === 0) return;
     this.eventsWithDroppedFields++;
@@ -30,6 +42,8 @@ export class IngestStats {
 
   recordRejected(code: ValidationCode): void {
     this.rejected[code]++;
+    // A rejected event's type is not trusted (it may be the very thing that is invalid): bounded label.
+    odisMetrics.eventsIngested.inc({ type: 'unknown', outcome: code });
   }
 
   toJSON() {
@@ -44,27 +58,16 @@ export class IngestStats {
     };
   }
 
-  /** Prometheus text exposition. */
-  toPrometheus(): string {
+  /** The older event-ingest counters as samples per metric name (HELP texts in INGEST_COUNTERS), computed on scrape. */
+  prometheusSamples(): Record<keyof typeof INGEST_COUNTERS, MetricSample[]> {
     const consumer = this.consumerCounters();
-    const lines = [
-      '# HELP odis_ingest_events_accepted_total Events validated and published to their topic.',
-      '# TYPE odis_ingest_events_accepted_total counter',
-      ...Object.entries(this.acceptedBySource).map(([s, n]) => `odis_ingest_events_accepted_total{source="${s}"} ${n}`),
-      '# HELP odis_ingest_events_rejected_total Events rejected (dead-lettered or answered 4xx), by reason.',
-      '# TYPE odis_ingest_events_rejected_total counter',
-      ...Object.entries(this.rejected).map(([code, n]) => `odis_ingest_events_rejected_total{code="${code}"} ${n}`),
-      '# HELP odis_ingest_dropped_fields_total Fields outside the contract dropped from accepted events.',
-      '# TYPE odis_ingest_dropped_fields_total counter',
-      `odis_ingest_dropped_fields_total ${this.droppedFields}`,
-      ...[...this.droppedByField].map(([field, n]) => `odis_ingest_dropped_fields_by_field_total{field="${field.replace(/["\\\n]/g, '_')}"} ${n}`),
-      '# HELP odis_consumer_outage_retries_total Tries of a raw event repeated because a dependency (Kafka) was away.',
-      '# TYPE odis_consumer_outage_retries_total counter',
-      `odis_consumer_outage_retries_total{group="raw-events"} ${consumer.outageRetries}`,
-      '# HELP odis_consumer_dead_letters_total Raw events written to the dead-letter topic.',
-      '# TYPE odis_consumer_dead_letters_total counter',
-      `odis_consumer_dead_letters_total{group="raw-events"} ${consumer.deadLettered}`,
-    ];
-    return `${lines.join('\n')}\n`;
+    return {
+      odis_ingest_events_accepted_total: Object.entries(this.acceptedBySource).map(([source, value]) => ({ labels: { source }, value })),
+      odis_ingest_events_rejected_total: Object.entries(this.rejected).map(([code, value]) => ({ labels: { code }, value })),
+      odis_ingest_dropped_fields_total: [{ value: this.droppedFields }],
+      odis_ingest_dropped_fields_by_field_total: [...this.droppedByField].map(([field, value]) => ({ labels: { field }, value })),
+      odis_consumer_outage_retries_total: [{ labels: { group: 'raw-events' }, value: consumer.outageRetries }],
+      odis_consumer_dead_letters_total: [{ labels: { group: 'raw-events' }, value: consumer.deadLettered }],
+    };
   }
 }

@@ -32,7 +32,7 @@ describe('RawEventHandler', () => {
     expect(outcome).toEqual({ kind: 'done' });
     expect(published[0].event_id).toBe(eventIdFor({ accountId: 'acct_1', rawPosition: '2:7' }));
     expect(stats.toJSON()).toMatchObject({ accepted: 1, dropped_fields: 1, dropped_by_field: { secret_internal: 1 } });
-    expect(stats.toPrometheus()).toContain('odis_ingest_dropped_fields_total 1');
+    expect(stats.prometheusSamples().odis_ingest_dropped_fields_total).toEqual([{ value: 1 }]);
   });
 
   it('dead-letters each invalid kind with its reason and publishes nothing', async () => {

@@ -23,7 +23,7 @@ export class RawEventHandler {
       return Outcome.deadLetter(describeValidationError(result.error));
     }
     await this.publish(result.event);
-    this.stats.recordAccepted('kafka', result.droppedFields);
+    this.stats.recordAccepted('kafka', result.droppedFields, result.event.event);
     return Outcome.done();
   }
 }

@@ -5,6 +5,7 @@ import { classifyFailure } from '@odis/platform';
 import type { AccountDirectory, DisabledEventData, DisableResult, SubscriptionStore } from '@odis/subscriptions';
 import { DisabledWebhookEmail, disableReason, failedAttempts, lastErrorLabel } from './disabled-webhook-email.js';
 import type { NotificationLogRepository } from '../notifications/notification-log.js';
+import { odisMetrics } from '@odis/platform';
 
 /** The part of SubscriptionStore the notifier uses. */
 export type WebhookDisabler = Pick<SubscriptionStore, 'disableAfterExhaustion'>;
@@ -95,6 +96,7 @@ export class ExhaustedHandler {
       this.logger.log(`webhook ${x.subscription_id} was re-enabled after ${x.exhausted_at}: stale exhaustion of ${x.delivery_id} ignored`);
       return { action: 'skipped_reenabled_since' };
     }
+    if (result.status === 'disabled') odisMetrics.webhooksDisabled.inc();
     const state = result.state;
     if (result.status === 'already_disabled' && result.cause !== 'exhausted') {
       this.logger.log(`webhook ${x.subscription_id} was already disabled by its owner (${state.disabledReason ?? 'no reason'}): no email`);

@@ -2,6 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { backoffDelay } from '@odis/config';
 import { PollingLoop } from '@odis/platform';
 import type { ClaimedNotification, NotificationLogRepository } from './notification-log.js';
+import { odisMetrics } from '@odis/platform';
 
 export interface OutgoingMail {
   from: string;
@@ -141,8 +142,10 @@ export class NotificationSender {
         this.logger.error(`notification ${row.dedupeKey} to ${row.toAddress} given up after ${row.attempts} attempts: ${message}`);
         await this.repo.markFailed(row.id, row.attempts, message);
         round.failed++;
+        odisMetrics.emails.inc({ outcome: 'failed' });
         return;
       }
+      odisMetrics.emails.inc({ outcome: 'retried' });
       const wait = this.backoffMs(row.attempts);
       this.logger.warn(`notification ${row.dedupeKey} to ${row.toAddress} not sent (attempt ${row.attempts}: ${message}); retry in ${wait} ms`);
       await this.repo.reschedule(row.id, row.attempts, message, wait);
@@ -153,6 +156,7 @@ export class NotificationSender {
     if (!marked) this.logger.warn(`notification ${row.dedupeKey} was sent but its row had been re-claimed meanwhile`);
     this.logger.log(`sent notification ${row.dedupeKey} to ${row.toAddress}`);
     round.sent++;
+    odisMetrics.emails.inc({ outcome: 'sent' });
   }
 
   /** Starts the background loop (idempotent). */

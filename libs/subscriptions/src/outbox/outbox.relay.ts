@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { PgListener } from '@odis/persistence';
-import { PollingLoop } from '@odis/platform';
+import { odisMetrics, PollingLoop } from '@odis/platform';
 import { OUTBOX_CHANNEL } from '../subscription.store.js';
 import { fenceDecision } from './outbox.fencing.js';
 
@@ -50,6 +50,7 @@ export class OutboxRelay {
   private epoch: string | null = null;
   private takeoverFenceUntil = 0;
   private lastError: string | undefined;
+  private removePendingGauge: (() => void) | undefined;
   published = 0;
   /** Times this relay found it had lost leadership before a publish (and did not publish). */
   fenced = 0;
@@ -80,9 +81,17 @@ export class OutboxRelay {
 
   start(): void {
     this.loop.start();
+    // Counted on scrape, by the leader only (standbys would count the same rows again).
+    this.removePendingGauge ??= odisMetrics.outboxPending.addSource(async () => {
+      if (!this.leader || !this.client) return [];
+      const { rows } = await this.client.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+      return [{ value: Number(rows[0]?.n ?? 0) }];
+    });
   }
 
   async stop(): Promise<void> {
+    this.removePendingGauge?.();
+    this.removePendingGauge = undefined;
     await this.loop.stop();
     await this.disconnect();
   }
