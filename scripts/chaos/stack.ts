@@ -9,7 +9,7 @@ import { startKafka, type KafkaHandle } from '../local-stack/kafka.js';
 import { startPostgres, type PostgresHandle } from '../local-stack/postgres.js';
 import { startSmtp, type SmtpHandle } from '../local-stack/smtp.js';
 import { findFreePort } from '../local-stack/ports.js';
-import { killGroup, processes } from '../local-stack/processes.js';
+import { killGroup } from '../local-stack/processes.js';
 import { repoRoot } from '../local-stack/paths.js';
 import { APP_NAMES, buildAppEnv, parseAccountJson, runNodeScriptIfPresent, startApp, waitForHttpReady, type Account, type AppName, type RunningApp } from '../local-stack/apps.js';
 import { newEncryptionKey, newServiceToken } from '../local-stack/secrets.js';
@@ -146,7 +146,6 @@ export class ChaosStack {
     }
     await Promise.all([...this.extras, ...this.apps.values()].map((a) => a.process.stop({ signal: 'SIGTERM', timeoutMs: 10_000 })));
     await Promise.all([this.smtp?.stop(), this.postgres?.stop(), this.kafka?.stop()].map((p) => p?.catch(() => undefined)));
-    await processes.stopAll();
     await new Promise<void>((resolve) => this.logs.end(() => resolve()));
   }
 
