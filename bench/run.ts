@@ -5,13 +5,14 @@ import { dispatchBenchmark } from './dispatch.bench.js';
 import { idleBenchmark } from './idle.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
 import { isolationBenchmark } from './isolation.bench.js';
+import { replicasBenchmark } from './replicas.bench.js';
 import { schedulerBenchmark } from './scheduler.bench.js';
 import { BenchStack } from './stack.js';
 
 /**
  * `npm run bench`: every benchmark on one local stack, in one run, figures printed as tables.
  * Select some with BENCH=idle,api,ingest,dispatch,scheduler (default: all, in that order);
- * BENCH=isolation (endpoint isolation, ~2 min) runs only when named.
+ * BENCH=isolation (endpoint isolation, ~2 min) and BENCH=replicas (dispatcher replicas, ~3 min) run only when named.
  */
 type Bench = { name: string; run: (stack: BenchStack) => Promise<unknown> };
 
@@ -24,8 +25,9 @@ const benches: Bench[] = [
   { name: 'dispatch', run: (s) => dispatchBenchmark(s) },
   { name: 'scheduler', run: (s) => schedulerBenchmark(s) },
   { name: 'isolation', run: (s) => isolationBenchmark(s) },
+  { name: 'replicas', run: (s) => replicasBenchmark(s) },
 ];
-const onlyWhenNamed = new Set(['isolation']);
+const onlyWhenNamed = new Set(['isolation', 'replicas']);
 
 const selected = process.env.BENCH ? process.env.BENCH.split(',') : benches.map((b) => b.name).filter((n) => !onlyWhenNamed.has(n));
 process.stdout.write(`# ODIS Webhooks benchmarks — ${new Date().toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);

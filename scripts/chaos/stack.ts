@@ -99,7 +99,9 @@ export class ChaosStack {
   async killAndRestart(app: AppName): Promise<void> {
     const old = this.apps.get(app)!;
     await old.process.stop({ signal: 'SIGKILL' });
+    const t0 = Date.now();
     this.apps.set(app, await this.launch(app, old.port));
+    this.say(`${app} killed; the new process was ready ${((Date.now() - t0) / 1000).toFixed(1)} s after its start`);
   }
 
   /** One more replica of an app (its own port), for rebalances. */
