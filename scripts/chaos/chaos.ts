@@ -28,6 +28,8 @@ export interface ChaosOptions {
   say?: (m: string) => void;
   /** Keep the run's folder (logs, data). */
   keepDir?: boolean;
+  /** The whole run's time budget (default 14 min): drains end at it, and faults not started by then are skipped (the run fails). */
+  budgetMs?: number;
 }
 
 export interface ChaosResult {
@@ -36,6 +38,8 @@ export interface ChaosResult {
   summary: string;
   exitCode: number;
   dir: string;
+  /** Faults not run because the time budget was spent. */
+  skipped: string[];
 }
 
 const ALL_EVENTS = ['call.started', 'call.ended', 'appointment.created'];
@@ -53,6 +57,7 @@ export class ChaosRun {
   private traffic!: TrafficDriver;
   private readonly accounts: Account[] = [];
   private readonly delivering = new Map<string, string[]>();
+  private deadline = Infinity;
 
   constructor(private readonly o: ChaosOptions = {}) {
     this.say = o.say ?? ((m) => process.stderr.write(`[chaos] ${m}\n`));
@@ -63,9 +68,11 @@ export class ChaosRun {
     const dir = mkdtempSync(join(tmpdir(), 'odis-chaos-'));
     this.stack = new ChaosStack(dir, this.say);
     const rows: PhaseRow[] = [];
+    const skipped: string[] = [];
     let failed = true;
     try {
       const t0 = Date.now();
+      this.deadline = t0 + (this.o.budgetMs ?? 14 * 60_000);
       await this.stack.startInfrastructure();
       for (const [i, name] of ['Alpha', 'Beta', 'Gamma'].entries()) this.accounts.push(await this.stack.createAccount(`Chaos ${name} ${this.tag}`, `chaos${i}@clinic.example`));
       await this.receivers.start();
@@ -92,11 +99,16 @@ export class ChaosRun {
         tag: `chaos-${this.tag}`,
       });
       for (const [i, fault] of faults.entries()) {
+        if (Date.now() > this.deadline - 60_000) {
+          skipped.push(fault.name);
+          this.say(`${fault.name}: skipped, the time budget is spent`);
+          continue;
+        }
         const row = await this.phase(i, fault);
         rows.push(row);
         this.say(`${fault.name}: ${row.events} events, ${row.delivered}/${row.expected} delivered, ${row.lost} lost, ${row.duplicates} duplicates, ${row.logMissing} log rows missing, emails ${row.emailsSent}/${row.emailsExpected}`);
       }
-      failed = exitCode(rows) !== 0;
+      failed = exitCode(rows) !== 0 || skipped.length > 0;
     } finally {
       await this.traffic?.stop().catch(() => undefined);
       await this.receivers.close();
@@ -104,7 +116,7 @@ export class ChaosRun {
       if (!failed && !this.o.keepDir) rmSync(dir, { recursive: true, force: true });
       else this.say(`kept ${dir}`);
     }
-    return { rows, table: formatTable(rows), summary: summaryLine(rows), exitCode: exitCode(rows), dir };
+    return { rows, table: formatTable(rows), summary: summaryLine(rows), exitCode: skipped.length > 0 ? 1 : exitCode(rows), dir, skipped };
   }
 
   private async phase(i: number, fault: Fault): Promise<PhaseRow> {
@@ -133,7 +145,7 @@ export class ChaosRun {
         faultStartedAt,
         faultEndedAt,
       });
-    const deadline = Date.now() + (this.o.drainTimeoutMs ?? 90_000);
+    const deadline = Math.min(Date.now() + (this.o.drainTimeoutMs ?? 90_000), this.deadline);
     let row = await compute();
     while (!isSettled(row) && Date.now() < deadline) {
       await sleep(1_000);

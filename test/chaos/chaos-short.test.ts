@@ -20,6 +20,7 @@ describe('chaos (short): kill -9 of the dispatcher, SMTP down during a disable',
       expect(row).toMatchObject({ lost: 0, duplicatesWithOtherId: 0, logMissing: 0, emailsExpected: 1, emailsSent: 1 });
     }
     expect(result.summary).toMatch(/^chaos: 2 faults, \d+ events, 0 lost, 0 log rows missing, 0 emails wrong$/);
+    expect(result.skipped).toEqual([]);
     expect(result.exitCode).toBe(0);
   }, 240_000);
 });
