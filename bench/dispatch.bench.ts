@@ -113,7 +113,7 @@ export async function groupsAtEnd(connection: KafkaConnection, groups: Array<[st
   }
 }
 
-function snapshotMessage(box: SecretBox, id: string, accountId: string, url: string): OutboundMessage {
+export function snapshotMessage(box: SecretBox, id: string, accountId: string, url: string): OutboundMessage {
   const snapshot: SubscriptionSnapshot = {
     v: 1,
     id,
@@ -131,7 +131,7 @@ function snapshotMessage(box: SecretBox, id: string, accountId: string, url: str
 
 const EVENT_TIMESTAMP = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function rawEventMessage(accountId: string, eventId: string, callId: string): OutboundMessage {
+export function rawEventMessage(accountId: string, eventId: string, callId: string): OutboundMessage {
   const event: RawTelephonyEvent = {
     event: 'call.started',
     timestamp: EVENT_TIMESTAMP,
@@ -143,7 +143,7 @@ function rawEventMessage(accountId: string, eventId: string, callId: string): Ou
 }
 
 /** Sends records in calls of `chunk` (the producer coalesces them into batches); resolves when all are acknowledged. */
-async function produceAll(producer: MessageProducer, topic: string, messages: OutboundMessage[], chunk = 500): Promise<void> {
+export async function produceAll(producer: MessageProducer, topic: string, messages: OutboundMessage[], chunk = 500): Promise<void> {
   const sends: Promise<void>[] = [];
   for (let i = 0; i < messages.length; i += chunk) sends.push(producer.send(topic, messages.slice(i, i + chunk)));
   await Promise.all(sends);

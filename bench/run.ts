@@ -6,13 +6,15 @@ import { idleBenchmark } from './idle.bench.js';
 import { ingestBenchmark } from './ingest.bench.js';
 import { isolationBenchmark } from './isolation.bench.js';
 import { recoveryBenchmark } from './recovery.bench.js';
+import { replicasBenchmark } from './replicas.bench.js';
 import { schedulerBenchmark } from './scheduler.bench.js';
 import { BenchStack } from './stack.js';
 
 /**
  * `npm run bench`: every benchmark on one local stack, in one run, figures printed as tables.
  * Select some with BENCH=idle,api,ingest,dispatch,scheduler,recovery (default: all, in that order;
- * recovery adds about 2.5 minutes); BENCH=isolation (endpoint isolation, ~2 min) runs only when named.
+ * recovery adds about 2.5 minutes); BENCH=isolation (endpoint isolation, ~2 min) and BENCH=replicas
+ * (dispatcher replicas, ~3 min) run only when named.
  */
 type Bench = { name: string; run: (stack: BenchStack) => Promise<unknown> };
 
@@ -26,8 +28,9 @@ const benches: Bench[] = [
   { name: 'scheduler', run: (s) => schedulerBenchmark(s) },
   { name: 'recovery', run: (s) => recoveryBenchmark(s) },
   { name: 'isolation', run: (s) => isolationBenchmark(s) },
+  { name: 'replicas', run: (s) => replicasBenchmark(s) },
 ];
-const onlyWhenNamed = new Set(['isolation']);
+const onlyWhenNamed = new Set(['isolation', 'replicas']);
 
 const selected = process.env.BENCH ? process.env.BENCH.split(',') : benches.map((b) => b.name).filter((n) => !onlyWhenNamed.has(n));
 process.stdout.write(`# ODIS Webhooks benchmarks — ${new Date().toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);

@@ -40,7 +40,7 @@ export class SubscriptionApiModule {
         MessagingModule.forRoot({ clientId: 'subscription-api', brokers: config.KAFKA_BROKERS, logLevel: config.KAFKA_LOG_LEVEL, security: kafkaSecurityOf(config) }),
         SubscriptionsModule,
         OutboxModule.forRoot({ databaseUrl: config.DATABASE_URL, pollIntervalMs: config.OUTBOX_POLL_MS, fencingWindowMs: config.OUTBOX_FENCING_WINDOW_MS }),
-        ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer()]),
+        ...(options.attemptLogConsumer === false ? [] : [attemptLogConsumer(config.KAFKA_SESSION_TIMEOUT_MS)]),
       ],
       controllers: [WebhooksController, EventTypesController, DeliveriesController, DashboardController, TestEventController, RecoveriesController],
       providers: [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSettings, documented, encryptionKeySettings, eventRetentionSettings, httpAppSettings, kafkaClientSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
+import { defineSettings, documented, encryptionKeySettings, eventRetentionSettings, httpAppSettings, kafkaConsumerSettings, outboxRelaySettings, privateTargetSettings, refusePrivateTargetsInProduction, settings, type SettingsOf } from '@odis/config';
 import { databaseSettings } from '@odis/persistence';
 
 /** Every setting of subscription-api, validated once at start (a bad one stops it with exit code 78). */
@@ -7,7 +7,7 @@ export const subscriptionApiSettings = defineSettings(
   'subscription-api',
   {
     ...httpAppSettings(3000),
-    ...kafkaClientSettings,
+    ...kafkaConsumerSettings,
     ...databaseSettings,
     ...encryptionKeySettings,
     ...privateTargetSettings,

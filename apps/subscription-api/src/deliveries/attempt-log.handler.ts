@@ -18,13 +18,15 @@ export class AttemptLogHandler implements ConsumerHandler {
   }
 }
 
-/** The delivery-log consumer (`webhooks.attempts`). */
-export function attemptLogConsumer(): DynamicModule {
+/** The delivery-log consumer (`webhooks.attempts`); a restarted replica gets its partitions back after the session timeout. */
+export function attemptLogConsumer(sessionTimeoutMs: number): DynamicModule {
   return ConsumerModule.register({
     name: 'attempt-log-consumer',
     groupId: 'subscription-api.attempt-log',
     topics: [TOPICS.attempts],
     handler: AttemptLogHandler,
     partitionConcurrency: 16,
+    sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(1_000, Math.floor(sessionTimeoutMs / 10)),
   });
 }
