@@ -162,4 +162,17 @@ describe('CallOrderingCoordinator with a hold store', () => {
     expect(c.counters()).toMatchObject({ holdsReleased: 1 });
     c.close();
   });
+
+  it('a hold that cannot be written (shutting down) fails the head and the deliveries behind it: none counts as done', async () => {
+    const store = new LogStore();
+    store.write = () => Promise.reject(new Error('closing'));
+    const c = coordinator(store, []);
+    const head = job('dlv_head', 'call_1', T0);
+    const turn = await c.admit(head, 0);
+    const behind = c.admit(job('dlv_behind', 'call_1', T0 + 1), 0);
+    await new Promise((r) => setTimeout(r, 20)); // it queues behind the head (after the partition's read)
+    await expect(c.finish((turn as { token: number }).token, head, { kind: 'waiting', topic: 'webhooks.retry.2', dueAt: T0 + 1_000 }, 0)).rejects.toThrow('closing');
+    await expect(behind).rejects.toThrow('closing');
+    c.close();
+  });
 });

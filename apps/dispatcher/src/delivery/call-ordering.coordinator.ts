@@ -86,32 +86,32 @@ export class CallOrderingCoordinator {
     if (store) await this.loading.get(partition!);
     const result = this.lanes.finish(token, job, settlement);
     if (result.released) this.deps.log(result.released);
-    if (store) {
-      // The hold (or its release) is acknowledged before the head's message counts as done: a crash
-      // before that re-reads the head (uncommitted), whose turn writes it again.
-      const key = laneKeyOf(job);
-      const hold = this.lanes.holdOf(job);
-      if (settlement.kind === 'waiting' && hold?.deliveryId === job.delivery_id) {
-        this.durable.set(key, partition!);
-        this.holdStats.holdsWritten++;
-        await this.chainWrite(partition!, () => store.write(partition!, job.subscription_id, job.order_key!, hold));
-      } else if (settlement.kind !== 'waiting' && this.durable.has(key)) {
-        this.durable.delete(key);
-        this.holdStats.holdsReleased++;
-        await this.chainWrite(partition!, () => store.release(partition!, job.subscription_id, job.order_key!));
+    try {
+      if (store) {
+        // The hold (or its release) is acknowledged before the head's message counts as done: a
+        // crash before that re-reads the head (uncommitted), whose turn writes it again.
+        const key = laneKeyOf(job);
+        const hold = this.lanes.holdOf(job);
+        if (settlement.kind === 'waiting' && hold?.deliveryId === job.delivery_id) {
+          this.durable.set(key, partition!);
+          this.holdStats.holdsWritten++;
+          await this.chainWrite(partition!, () => store.write(partition!, job.subscription_id, job.order_key!, hold));
+        } else if (settlement.kind !== 'waiting' && this.durable.has(key)) {
+          this.durable.delete(key);
+          this.holdStats.holdsReleased++;
+          await this.chainWrite(partition!, () => store.release(partition!, job.subscription_id, job.order_key!));
+        }
       }
-    }
-    if (result.park) {
-      const { entries, topic, dueAt } = result.park;
-      try {
+      if (result.park) {
+        const { entries, topic, dueAt } = result.park;
         await this.park(job, entries.map((e) => e.job), topic, dueAt);
-      } catch (err) {
-        // Not parked (shutting down): their messages must not count as done.
-        for (const { token } of entries) this.fail(token, err);
-        throw err;
+        // Their handlers wake only once their park records are acknowledged.
+        for (const { token } of entries) this.wake(token, { kind: 'parked' });
       }
-      // Their handlers wake only once their park records are acknowledged.
-      for (const { token } of entries) this.wake(token, { kind: 'parked' });
+    } catch (err) {
+      // Not written or not parked (shutting down): the messages behind must not count as done.
+      for (const { token } of result.park?.entries ?? []) this.fail(token, err);
+      throw err;
     }
     this.pump();
   }
