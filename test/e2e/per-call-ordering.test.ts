@@ -9,6 +9,8 @@
  * other call's events spread over more than a loose bound; a webhook with `ordering: "none"` gets
  * call 7's events at once. Then a call whose head is exhausted: its held events go on, and the log
  * says "released after exhaustion of …". And `ordering` other than none/call is a 400 naming it.
+ * Last, a held call across a dispatcher restart: the new owner reads the hold back from
+ * `webhooks.call-holds` and parks the call's new event behind the head's retry.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger, type INestApplication } from '@nestjs/common';
@@ -50,6 +52,8 @@ describe('per-call ordering (real stack)', () => {
   const failuresLeft = new Map<string, number>();
   const callId = (n: number | string) => `call_${tag}_${n}`;
   const logSpy = jest.spyOn(Logger.prototype, 'log');
+  let env: ReturnType<typeof appEnv>;
+  let schedulerGroup: string;
 
   const seen = (r: ReceivedRequest): Seen => {
     const body = JSON.parse(r.body.toString('utf8')) as { event: string; data: { call_id: string } };
@@ -61,9 +65,9 @@ describe('per-call ordering (real stack)', () => {
 
   beforeAll(async () => {
     await ensurePlatformTopics();
-    const env = appEnv(tag, { WEBHOOK_RETRY_SCHEDULE: '0,1s,2s', LOG_LEVEL: 'error' });
+    env = appEnv(tag, { WEBHOOK_RETRY_SCHEDULE: '0,1s,2s', LOG_LEVEL: 'error' });
     const conn = connection();
-    const schedulerGroup = `it-order-scheduler-${tag}`;
+    schedulerGroup = `it-order-scheduler-${tag}`;
     await seedGroupAtEnd(conn, env.INGEST_GROUP!, [TOPICS.telephonyRaw]);
     await seedGroupAtEnd(conn, env.DISPATCH_FANOUT_GROUP!, Object.values(EVENT_TOPICS));
     await seedGroupAtEnd(conn, env.DISPATCH_DELIVERY_GROUP!, [TOPICS.deliveries]);
@@ -178,4 +182,43 @@ describe('per-call ordering (real stack)', () => {
     const stats = (await request(dispatcherUrl).get('/stats')).body as { ordering: { releasedAfterExhaustion: number } };
     expect(stats.ordering.releasedAfterExhaustion).toBeGreaterThanOrEqual(1);
   }, 60_000);
+
+  it('a held call survives a restart of the dispatcher: a new event of the call waits for the head\'s retry (webhooks.call-holds), other calls go on', async () => {
+    const call = callId('restart');
+    const other = callId('restart-other');
+    // The retry-scheduler is stopped first, so the head's retry stays on its tier for as long as the
+    // restart takes: without the durable hold, the new dispatcher would deliver the later event at once.
+    const scheduler = apps.splice(2, 1)[0]!;
+    await scheduler.close();
+    failuresLeft.set(`${call}/call.started`, 1);
+    await kafka.produceRaw(accountId, eventOf('call.started', call));
+    await waitFor(() => successes(ordered, call).length === 1, { timeoutMs: 30_000, intervalMs: 100, message: 'the head attempted (answered 500)' });
+    const holdsWritten = async () => ((await request(dispatcherUrl).get('/stats')).body as { ordering: { holdsWritten: number } }).ordering.holdsWritten;
+    await waitFor(async () => (await holdsWritten()) >= 1, { timeoutMs: 10_000, intervalMs: 100, message: 'the hold written' });
+
+    // Restart: the old dispatcher leaves the groups, a new one (same groups) takes its partitions.
+    const old = apps.splice(0, 1)[0]!;
+    await old.close();
+    const dispatcher = await startDispatcher(loadDispatcherConfig(env));
+    apps.unshift(dispatcher);
+    dispatcherUrl = baseUrl(dispatcher);
+    await waitReady(dispatcherUrl, 90_000);
+
+    await kafka.produceRaw(accountId, eventOf('appointment.created', call));
+    await kafka.produceRaw(accountId, eventOf('call.started', other));
+    await waitFor(() => successes(ordered, other).length === 1, { timeoutMs: 30_000, intervalMs: 100, message: 'the other call delivered after the restart' });
+    // Give the held call's new event every chance to slip through: it must not.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(successes(ordered, call).map((s) => `${s.event}#${s.attempt}`)).toEqual(['call.started#1']);
+    const stats = (await request(dispatcherUrl).get('/stats')).body as { ordering: { holdsRestored: number; parkedBehind: number } };
+    expect(stats.ordering.holdsRestored).toBeGreaterThanOrEqual(1);
+    expect(stats.ordering.parkedBehind).toBeGreaterThanOrEqual(1);
+
+    // The retry-scheduler is back: the head's retry first (and it succeeds), then the parked event.
+    apps.push(await startRetryScheduler(loadRetrySchedulerConfig({ ...env, RETRY_SCHEDULER_GROUP: schedulerGroup })));
+    await waitFor(() => successes(ordered, call).length === 3, { timeoutMs: 30_000, intervalMs: 100, message: 'the head retried, then the held event' });
+    const got = successes(ordered, call);
+    expect(got.map((s) => `${s.event}#${s.attempt}`)).toEqual(['call.started#1', 'call.started#2', 'appointment.created#1']);
+    expect(got[2]!.at).toBeGreaterThanOrEqual(got[1]!.at);
+  }, 180_000);
 });

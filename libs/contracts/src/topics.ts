@@ -15,6 +15,11 @@ export const TOPICS = {
   subscriptions: 'webhooks.subscriptions',
   /** Delivery jobs due now (attempt 1 from fan-out, later attempts from the retry scheduler). */
   deliveries: 'webhooks.deliveries',
+  /**
+   * Compacted: the holds of per-call ordering (decision 0017), key `<webhook id>/<call_id>`, written
+   * to the partition number of the webhook's `webhooks.deliveries` partition; tombstone on release.
+   */
+  callHolds: 'webhooks.call-holds',
   /** The outcome of every attempt. */
   attempts: 'webhooks.attempts',
   /** Deliveries whose last attempt failed. */
@@ -78,6 +83,12 @@ export function topicSpecs(partitions = 6, options: TopicSpecOptions = {}): Topi
       config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'delete.retention.ms': String(DAY_MS) },
     },
     { name: TOPICS.deliveries, partitions: p, config: retention(7 * DAY_MS) },
+    {
+      // Same partition count as webhooks.deliveries: a hold lives on its webhook's partition number.
+      name: TOPICS.callHolds,
+      partitions: p,
+      config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'delete.retention.ms': String(DAY_MS), 'segment.ms': String(60 * 60 * 1000) },
+    },
     { name: TOPICS.attempts, partitions: p, config: retention(30 * DAY_MS) },
     { name: TOPICS.exhausted, partitions: p, config: retention(30 * DAY_MS) },
     { name: TOPICS.internalDlq, partitions: 1, config: retention(30 * DAY_MS) },

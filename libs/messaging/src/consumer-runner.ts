@@ -166,6 +166,11 @@ export class ConsumerRunner {
     return this.core.stats();
   }
 
+  /** Changes on every rebalance, group join or crash: a partition owned at two values may have been owned by another member in between. */
+  get assignmentEpoch(): number {
+    return this.core.epoch;
+  }
+
   /** Partitions this member owns, as `topic|partition` keys (for diagnostics and tests). */
   assignedPartitions(): string[] {
     return this.core.assignedPartitions();

@@ -158,7 +158,8 @@ export class MessageProducer {
     let bytes = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
-      converted[i] = { key: m.key ?? null, value: m.value, headers: withTraceparent(m.headers) };
+      const headers = withTraceparent(m.headers);
+      converted[i] = m.partition === undefined ? { key: m.key ?? null, value: m.value, headers } : { key: m.key ?? null, value: m.value, headers, partition: m.partition };
       const size = estimateBytes(m);
       if (size > this.maxRecordBytes) {
         return Promise.reject(new PermanentFailureError(`record for ${topic} is about ${size} bytes, more than the limit of ${this.maxRecordBytes}`));

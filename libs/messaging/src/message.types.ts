@@ -5,6 +5,8 @@ export interface OutboundMessage {
   key?: string | Buffer | null;
   value: string | Buffer | null;
   headers?: Record<string, string>;
+  /** Explicit partition (otherwise the key's hash picks it). */
+  partition?: number;
 }
 
 /** A consumed record, as handed to a {@link ConsumerRunner} handler. */

@@ -45,7 +45,7 @@ export class DeliveryJobHandler {
     const job = decoded.value;
     if (this.ordering && job.order_key !== undefined && !job.manual && (this.pacing?.table.get(job.subscription_id)?.orderByCall ?? true)) {
       // `ordering: "call"`: one delivery of the call at a time, in ingest order, or parked behind its held head.
-      const turn = await this.ordering.admit(job);
+      const turn = await this.ordering.admit(job, message.partition);
       if (turn.kind === 'parked') return Outcome.done();
       let settlement;
       try {
@@ -54,7 +54,7 @@ export class DeliveryJobHandler {
         this.ordering.abandon(turn.token, job);
         throw err;
       }
-      await this.ordering.finish(turn.token, job, settlement);
+      await this.ordering.finish(turn.token, job, settlement, message.partition);
       return Outcome.done();
     }
     await this.attempt(job);

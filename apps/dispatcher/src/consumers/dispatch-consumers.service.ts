@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
 import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
-import { ConsumerModule, consumerToken, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome } from '@odis/messaging';
+import { ConsumerModule, consumerToken, KafkaConnection, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome, type OutboundMessage } from '@odis/messaging';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
 import { CallOrderingCoordinator } from '../delivery/call-ordering.coordinator.js';
 import { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import { DeliveryExecutor } from '../delivery/delivery-executor.js';
+import { KafkaCallHoldStore } from '../delivery/call-holds.js';
 import { DurableSender } from '../delivery/durable-sender.js';
 import { WebhookRateLimiter } from '../delivery/webhook-rate-limiter.js';
 import { RoutingTable } from '../routing/routing-table.js';
@@ -29,10 +30,13 @@ export class FanOutHandler implements ConsumerHandler {
 /** Per-call ordering of `ordering: "call"` webhooks (decision 0017), in the delivery consumer. */
 export const callOrderingProvider: Provider = {
   provide: CallOrderingCoordinator,
-  inject: [DISPATCHER_CONFIG, DurableSender],
-  useFactory: (config: DispatcherConfig, sink: DurableSender) => {
+  inject: [DISPATCHER_CONFIG, DurableSender, KafkaConnection],
+  useFactory: (config: DispatcherConfig, sink: DurableSender, connection: KafkaConnection) => {
     const logger = new Logger('CallOrdering');
-    return new CallOrderingCoordinator({ settleMs: config.DISPATCH_ORDERING_SETTLE_MS, sendDurably: (topic, messages) => sink.send(topic, messages), log: (m) => logger.log(m) });
+    const sendDurably = (topic: string, messages: OutboundMessage[]) => sink.send(topic, messages);
+    // Holds on `webhooks.call-holds`, read back after a restart or a rebalance (decision 0017).
+    const holds = new KafkaCallHoldStore(connection, sendDurably, (m) => logger.warn(m));
+    return new CallOrderingCoordinator({ settleMs: config.DISPATCH_ORDERING_SETTLE_MS, sendDurably, log: (m) => logger.log(m), warn: (m) => logger.warn(m), holds });
   },
 };
 
@@ -99,13 +103,18 @@ export class DispatchConsumersService implements BeforeApplicationShutdown {
     @Inject(consumerToken(DELIVERIES)) readonly deliveries: ConsumerRunner,
     private readonly sender: DurableSender,
     private readonly client: WebhookHttpClient,
-  ) {}
+    private readonly ordering: CallOrderingCoordinator,
+  ) {
+    // Held calls are read back for a deliveries partition once per assignment (decision 0017).
+    ordering.attachAssignmentEpoch(() => deliveries.assignmentEpoch);
+  }
 
   async beforeApplicationShutdown(): Promise<void> {
     // Stopping is idempotent: this waits for the consumers' own stop (ConsumerModule).
     await Promise.allSettled([this.fanOut.stop(), this.deliveries.stop()]).then((results) => {
       for (const r of results) if (r.status === 'rejected') this.logger.warn(`consumer stop: ${String(r.reason)}`);
     });
+    this.ordering.close();
     this.sender.close();
     this.client.close();
   }

@@ -162,6 +162,30 @@ export class CallOrderLanes {
     this.dropIfIdle(lane);
   }
 
+  /**
+   * A hold read back from the durable store (a restart or a rebalance): later deliveries of the call
+   * are parked behind its head as if this owner had seen the head fail. A lane whose head is being
+   * attempted keeps its state (that head's turn decides).
+   */
+  restoreHold(webhookId: string, callId: string, hold: LaneHold, now: number): void {
+    const key = laneKeyOf({ subscription_id: webhookId, order_key: callId });
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { key, waiting: [], inFlight: null, hold: null, readyAt: now };
+      this.lanes.set(key, lane);
+    }
+    if (lane.inFlight) return;
+    lane.hold = { ...hold };
+  }
+
+  /** A hold the durable store no longer has (released by another owner meanwhile): the lane goes on. */
+  clearHold(key: string): void {
+    const lane = this.lanes.get(key);
+    if (!lane || lane.inFlight || !lane.hold) return;
+    lane.hold = null;
+    this.dropIfIdle(lane);
+  }
+
   /** Tokens of the deliveries that wait in a lane (e.g. to release them at shutdown). */
   waitingTokens(): number[] {
     const tokens: number[] = [];
