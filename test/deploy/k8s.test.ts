@@ -112,4 +112,12 @@ describe('k8s/monitoring/prometheus-rules.yaml', () => {
       expect([r.alert, runbook.includes(`\`${r.alert}\``)]).toEqual([r.alert, true]);
     }
   });
+
+  it('alerts only on odis_* metrics the apps export (docs/decisions/0018)', () => {
+    const exported = new Set([...readFileSync('libs/platform/src/observability/odis-metrics.ts', 'utf8').matchAll(/'(odis_[a-z_]+)'/g)].map((m) => m[1]));
+    expect(exported.size).toBeGreaterThanOrEqual(10);
+    const used = [...readFileSync('k8s/monitoring/prometheus-rules.yaml', 'utf8').matchAll(/\b(odis_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''));
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((name) => !exported.has(name))).toEqual([]);
+  });
 });
