@@ -159,9 +159,11 @@ describe('dashboard: disabled after failures, re-enabled and recovered in Chromi
     await dialog.waitFor({ state: 'detached' });
 
     // The disable email's recover call (since the exhausted event's ingest time) counts the same missed events.
+    // (this notifier also sees other accounts' exhausted deliveries: pick this webhook's email)
     const mail = await waitFor(async () => {
-      const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'));
-      return files.length === 1 ? simpleParser(readFileSync(join(mailDir, files[0]!))) : null;
+      const mails = await Promise.all(readdirSync(mailDir).filter((f) => f.endsWith('.eml')).map((f) => simpleParser(readFileSync(join(mailDir, f)))));
+      const mine = mails.filter((m) => (m.text ?? '').includes(webhookId));
+      return mine.length === 1 ? mine[0]! : null;
     }, { timeoutMs: 20_000, message: 'the disable email' });
     const emailSince = /"since":"([^"]+)"/.exec(mail.text ?? '')?.[1];
     expect(emailSince).toBeDefined();

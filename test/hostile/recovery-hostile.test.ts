@@ -20,6 +20,7 @@ import { pausePostgres, withKafkaPaused } from '../support/process-pause.js';
 
 const EVENTS = 1_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const webhooks: { id: string; auth: Record<string, string> }[] = [];
 
 describe('recovery while Kafka is frozen for a moment', () => {
   const tag = suffix();
@@ -36,6 +37,9 @@ describe('recovery while Kafka is frozen for a moment', () => {
   }, 120_000);
 
   afterAll(async () => {
+    // Later test files' dispatchers read the whole changelog: leave no live webhook behind (its
+    // deliveries would fail on the closed receiver, exhaust and email another test's SMTP).
+    for (const { id, auth } of webhooks) await request(api.getHttpServer()).delete(`/v1/webhooks/${id}`).set(auth);
     await receiver?.close();
     await Promise.allSettled([api?.close(), dispatcher?.close()]);
     await kafka.close();
@@ -58,6 +62,7 @@ describe('recovery while Kafka is frozen for a moment', () => {
     const created = await request(server).post('/v1/webhooks').set(auth).send({ url: `${receiver.url}${path}`, events: ['call.started'] });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
+    webhooks.push({ id, auth });
     await waitRouted(dispatcherUrl, id);
 
     const run = await request(server).post(`/v1/webhooks/${id}/recover`).set(auth).send({ since });
