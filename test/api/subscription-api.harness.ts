@@ -28,6 +28,7 @@ export async function startSubscriptionApi(env: Record<string, string> = {}, opt
     SECRET_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     OUTBOX_POLL_MS: '100',
+    KAFKA_SESSION_TIMEOUT_MS: '10000', // the delivery-log group: a member a test left uncleanly is replaced within 10 s
     API_RATE_LIMIT_PER_SECOND: '1000',
     API_RATE_LIMIT_BURST: '1000',
     PORT: '0',
