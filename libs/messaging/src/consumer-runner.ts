@@ -45,6 +45,12 @@ export interface ConsumerRunnerOptions {
   waitForAssignment?: boolean;
   /** How long `stop()` waits for in-flight handlers. Default 30 000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * How long a rebalance waits for in-flight handlers (then commits what settled) before this member
+   * rejoins the group; what is still running after it may be handled again by the next owner.
+   * Default 10 000 ms, at most half the rebalance timeout (the other members wait meanwhile).
+   */
+  rebalanceDrainMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
