@@ -29,6 +29,9 @@ export class BatchEngine implements RunnerEngine {
   /** Batches of an old generation notice it themselves (their epoch differs) and commit only what is still theirs. */
   dropGeneration(): void {}
 
+  /** A batch holds its in-flight messages itself: it finishes them and commits before it returns. */
+  async revoke(): Promise<void> {}
+
   abortWork(): void {
     for (const b of this.activeBatches) b.abort.abort();
   }

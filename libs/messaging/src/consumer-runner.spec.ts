@@ -444,7 +444,7 @@ describe('ConsumerRunner pipelined mode (fake consumer)', () => {
     expect(consumer.calls[consumer.calls.length - 1]).toBe('disconnect');
   });
 
-  it('a rebalance commits what settled and forgets the rest', async () => {
+  it('a rebalance lets in-flight handlers finish, commits them, and only then lets kafkajs rejoin', async () => {
     const g = gate();
     const { consumer } = await started({
       pipelined: true,
@@ -458,8 +458,35 @@ describe('ConsumerRunner pipelined mode (fake consumer)', () => {
     const b = payload('t', 0, [0, 1, 2]);
     await consumer.eachBatch!(b.payload);
     await tick();
-    consumer.emit(EVENTS.REBALANCING, {});
+    consumer.emit(EVENTS.REBALANCING, { memberId: 'm-1' });
     await tick();
+    expect(b.log.commits).toEqual(['1']); // 0 settled (committed at once); 1 still running: not given up
+    const late = payload('t', 0, [3]);
+    await consumer.eachBatch!(late.payload); // a batch arriving meanwhile starts nothing
+    expect(late.log.resolved).toEqual([]);
+    g.open();
+    await tick();
+    // All three finished and were committed (through the latest payload) before the member rejoins.
+    expect(b.log.commits.concat(late.log.commits)).toEqual(['1', '3']);
+  });
+
+  it('a rebalance waits at most rebalanceDrainMs, commits what settled and forgets the rest', async () => {
+    const g = gate();
+    const { consumer } = await started({
+      pipelined: true,
+      partitionConcurrency: 3,
+      commitIntervalMs: 60_000,
+      rebalanceDrainMs: 30,
+      handler: async (m) => {
+        if (m.offset === '1') await g.promise;
+        return Outcome.done();
+      },
+    });
+    const b = payload('t', 0, [0, 1, 2]);
+    await consumer.eachBatch!(b.payload);
+    await tick();
+    consumer.emit(EVENTS.REBALANCING, { memberId: 'm-1' });
+    await tick(60);
     expect(b.log.commits).toEqual(['1']);
     g.open();
     await tick();

@@ -45,6 +45,12 @@ export interface ConsumerRunnerOptions {
   waitForAssignment?: boolean;
   /** How long `stop()` waits for in-flight handlers. Default 30 000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * How long a rebalance waits for in-flight handlers (then commits what settled) before this member
+   * rejoins the group; what is still running after it may be handled again by the next owner.
+   * Default 10 000 ms, at most half the rebalance timeout (the other members wait meanwhile).
+   */
+  rebalanceDrainMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
@@ -120,8 +126,9 @@ export function runnerReadiness(runner: { health(): RunnerHealth }): { ok: boole
  *   and never crashes the consumer.
  * - `defer` pauses the partition, seeks back to the deferred offset and resumes the partition at
  *   `untilMs`, when the same message is handed over again. Other partitions keep flowing.
- * - A rebalance drops the deferrals of partitions this member lost; work that did not finish is
- *   not committed (the new owner gets it again).
+ * - A rebalance lets in-flight work finish (at most `rebalanceDrainMs`) and commits it before this
+ *   member rejoins, then drops the deferrals of partitions it lost; work that did not finish by then
+ *   is not committed (the new owner gets it again).
  */
 export class ConsumerRunner {
   readonly groupId: string;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { applyKafkajsPatches, kafkajsConsumerGroupClass, kafkajsRequestQueueClass, registerFetchWaits } from './kafkajs-patches.js';
+import { applyKafkajsPatches, kafkajsConsumerGroupClass, kafkajsRequestQueueClass, registerFetchWaits, setRejoinGate } from './kafkajs-patches.js';
 
 const quietLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -98,5 +98,52 @@ describe('fetch waits that follow the partitions', () => {
     instance.maxWaitTime = 500;
     await instance.fetch(0).catch(() => undefined);
     expect(instance.maxWaitTime).toBe(500); // unregistered: kafkajs' own setting stays
+  });
+});
+
+describe('the rejoin gate (a rebalance finishes the revoked work before this member rejoins)', () => {
+  function member(groupId: string, memberId: string) {
+    applyKafkajsPatches();
+    const ConsumerGroup = kafkajsConsumerGroupClass();
+    // kafkajs' own joinAndSync starts with `this.retrier(...)`: recording that call says it ran.
+    const calls: string[] = [];
+    const instance = Object.create(ConsumerGroup.prototype) as { joinAndSync(): Promise<void> };
+    Object.assign(instance, {
+      groupId,
+      memberId,
+      retrier: async () => void calls.push('join'),
+      heartbeat: async () => {
+        calls.push('heartbeat');
+        throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+      },
+    });
+    return { instance, calls };
+  }
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('joins only once the gate settled, heartbeating meanwhile', async () => {
+    jest.useFakeTimers();
+    const { instance, calls } = member('g-gate', 'm-1');
+    let open!: () => void;
+    setRejoinGate('g-gate', 'm-1', new Promise<void>((r) => (open = r)));
+    const joining = instance.joinAndSync();
+    await jest.advanceTimersByTimeAsync(2_500);
+    expect(calls).toEqual(['heartbeat', 'heartbeat']);
+    open();
+    await joining;
+    expect(calls).toEqual(['heartbeat', 'heartbeat', 'join']);
+    // The gate is used once: the next join does not wait.
+    await instance.joinAndSync();
+    expect(calls[calls.length - 1]).toBe('join');
+  });
+
+  it('joins at once without a gate, or when the gate is of another member', async () => {
+    const { instance, calls } = member('g-gate2', 'm-1');
+    setRejoinGate('g-gate2', 'm-2', new Promise<void>(() => undefined));
+    await instance.joinAndSync();
+    expect(calls).toEqual(['join']);
   });
 });

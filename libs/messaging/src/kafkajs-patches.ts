@@ -23,6 +23,16 @@ import { createRequire } from 'node:module';
  *    short `busy` wait while any of its assigned partitions is paused, and with the long `idle` wait
  *    otherwise: a fetch sent with nothing paused includes every partition, so a new record ends it at
  *    once, and no partition can need a resume it waits for.
+ *
+ * 3. A rejoin that waits for the revoked work (decision 0002, "Scale-in"). kafkajs 2.x rebalances
+ *    eagerly: on a rebalance every member gives up every partition and rejoins at once (it emits
+ *    `REBALANCING`, then calls `joinAndSync`); it has no `onPartitionsRevoked` hook. Work still in
+ *    flight then can no longer be committed once the new generation exists, so the next owner runs it
+ *    again. A member for which `setRejoinGate(groupId, memberId, promise)` was called (from the
+ *    `REBALANCING` listener) waits for that promise (the runner finishes and commits its in-flight
+ *    work, bounded) before it sends JoinGroup, heartbeating meanwhile so the coordinator keeps it.
+ *    Commits of the old generation are accepted while the group prepares the rebalance, and the
+ *    group cannot complete it before this member joined (up to the rebalance timeout).
  */
 const require = createRequire(import.meta.url);
 export const KAFKAJS_PATCHED_VERSION = '2.2.4';
@@ -46,9 +56,12 @@ interface RequestQueueLike {
 
 interface ConsumerGroupLike {
   groupId: string;
+  memberId: string | null;
   maxWaitTime: number;
   subscriptionState: { paused(): unknown[] };
   fetch(nodeId: number): Promise<unknown[]>;
+  joinAndSync(): Promise<void>;
+  heartbeat(options: { interval: number }): Promise<void>;
 }
 
 export interface FetchWaits {
@@ -66,6 +79,42 @@ export function registerFetchWaits(groupId: string, waits: FetchWaits): () => vo
   return () => {
     if (fetchWaits.get(groupId) === waits) fetchWaits.delete(groupId);
   };
+}
+
+const rejoinGates = new Map<string, Promise<unknown>>();
+const gateKey = (groupId: string, memberId: string | null | undefined) => `${groupId}|${memberId ?? ''}`;
+
+/**
+ * The member `memberId` of `groupId` rejoins only after `gate` settled (it must be bounded: the other
+ * members wait for this one's JoinGroup). Call it synchronously from the `REBALANCING` listener;
+ * consumed by the next `joinAndSync` of that member.
+ */
+export function setRejoinGate(groupId: string, memberId: string | null | undefined, gate: Promise<unknown>): void {
+  const key = gateKey(groupId, memberId);
+  rejoinGates.set(key, gate);
+  // Settled before kafkajs asked (or kafkajs is not the patched version): nothing left to wait for.
+  const forget = () => {
+    if (rejoinGates.get(key) === gate) rejoinGates.delete(key);
+  };
+  gate.then(forget, forget);
+}
+
+/** How often a member waiting at its rejoin gate heartbeats (keeps its session while it drains). */
+const GATE_HEARTBEAT_MS = 1_000;
+
+async function waitAtGate(group: ConsumerGroupLike, gate: Promise<unknown>): Promise<void> {
+  let done = false;
+  const settled = gate.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  while (!done) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, GATE_HEARTBEAT_MS)))]);
+    clearTimeout(timer);
+    // REBALANCE_IN_PROGRESS is the expected answer; the broker still renews the session on it.
+    if (!done) await group.heartbeat({ interval: 0 }).catch(() => undefined);
+  }
 }
 
 let applied: boolean | undefined;
@@ -108,6 +157,16 @@ export function applyKafkajsPatches(): boolean {
     const waits = fetchWaits.get(this.groupId);
     if (waits) this.maxWaitTime = this.subscriptionState.paused().length > 0 ? waits.busyMs : waits.idleMs;
     return fetch.call(this, nodeId);
+  };
+  const joinAndSync = ConsumerGroup.prototype.joinAndSync;
+  ConsumerGroup.prototype.joinAndSync = async function joinAndSyncAfterTheRejoinGate(this: ConsumerGroupLike) {
+    const key = gateKey(this.groupId, this.memberId);
+    const gate = rejoinGates.get(key);
+    if (gate) {
+      rejoinGates.delete(key);
+      await waitAtGate(this, gate);
+    }
+    return joinAndSync.call(this);
   };
   return applied;
 }

@@ -59,6 +59,8 @@ export class PipelinedEngine implements RunnerEngine {
   /** Commits outside eachBatch go through the latest payload's commit function. */
   private commitFn: EachBatchPayload['commitOffsetsIfNecessary'] | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
+  /** A rebalance is finishing the generation's work: batches start nothing new meanwhile. */
+  private revoking = false;
 
   constructor(private readonly core: RunnerCore) {}
 
@@ -75,6 +77,37 @@ export class PipelinedEngine implements RunnerEngine {
     this.dropPipes(consumer, commit);
   }
 
+  /**
+   * Every partition is revoked: start nothing new, let retry backoffs give up, wait (at most
+   * `maxWaitMs`) for the running handlers, commit each pipe's settled prefix (the group accepts
+   * commits of the old generation until every member rejoined, and this one rejoins after this),
+   * then forget the pipes. What still runs after the wait is not committed: its next owner runs it
+   * again.
+   */
+  async revoke(consumer: Consumer, maxWaitMs: number): Promise<void> {
+    this.revoking = true;
+    try {
+      const pipes = [...this.pipes.values()];
+      for (const pipe of pipes) pipe.abort.abort();
+      const running = pipes.filter((pipe) => pipe.inFlight > 0);
+      if (running.length > 0 && maxWaitMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(running.map((pipe) => new Promise<void>((wake) => pipe.drained.push(wake)))),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      const stuck = pipes.reduce((n, p) => n + p.inFlight, 0);
+      if (stuck > 0) this.core.logger.warn(`rebalance: ${stuck} handler(s) still running after ${maxWaitMs} ms; their messages stay uncommitted`);
+      await Promise.all(pipes.map((pipe) => this.commitPipe(pipe)));
+      await Promise.all(pipes.map((pipe) => pipe.committing));
+    } finally {
+      this.dropPipes(consumer, false);
+      this.revoking = false;
+    }
+  }
+
   /** Pipes are aborted by `drain` (after the pause), as before the split. */
   abortWork(): void {}
 
@@ -89,7 +122,7 @@ export class PipelinedEngine implements RunnerEngine {
     const key = tpKey(topic, partition);
     this.core.noteFetched(topic, partition, batch.highWatermark, batch.messages[0]?.offset);
     this.commitFn = payload.commitOffsetsIfNecessary;
-    if (this.core.stopping || !payload.isRunning() || payload.isStale()) return;
+    if (this.core.stopping || this.revoking || !payload.isRunning() || payload.isStale()) return;
     let st = this.pipes.get(key);
     if (this.core.deferred.has(key) || st?.deferral || st?.backpressured) {
       // Fetched before the pause took effect: leave it unresolved, it is fetched again later.
@@ -102,7 +135,7 @@ export class PipelinedEngine implements RunnerEngine {
     }
     const pipe = st;
     for (const message of batch.messages) {
-      if (this.core.stopping || !payload.isRunning() || payload.isStale() || this.pipes.get(key) !== pipe) break;
+      if (this.core.stopping || this.revoking || !payload.isRunning() || payload.isStale() || this.pipes.get(key) !== pipe) break;
       const offset = BigInt(message.offset);
       if (pipe.lastStarted !== null && offset <= pipe.lastStarted) continue; // started already
       if (pipe.inFlight >= this.core.partitionConcurrency) {

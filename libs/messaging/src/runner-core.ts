@@ -5,7 +5,7 @@ import { backoffDelay, sleep, type BackoffOptions } from '@odis/config';
 import type { ConsumerRunnerDeps, ConsumerRunnerOptions, RunnerCounters, RunnerHealth } from './consumer-runner.js';
 import { buildDeadLetterRecord } from './dead-letter.js';
 import { classifyFailure, extractFromKafkaHeaders, kafkaHeadersGetter, odisMetrics, SpanKind, withLogIds, withSpan, type Failure, type LogIds } from '@odis/platform';
-import { registerFetchWaits } from './kafkajs-patches.js';
+import { registerFetchWaits, setRejoinGate } from './kafkajs-patches.js';
 import { MessageProducer } from './message-producer.js';
 import { describeError, normalizeOutcome, toInboundMessage, type InboundMessage, type MessageHandlerFn, type MessageOutcome } from './message.types.js';
 
@@ -30,6 +30,12 @@ export interface RunnerEngine {
   start(): void;
   /** A generation ends (rebalance, crash, join): forget its work; with `commit`, commit what settled first. */
   dropGeneration(consumer: Consumer, commit: boolean): void;
+  /**
+   * A rebalance revokes every partition (kafkajs rebalances eagerly): finish the running work
+   * (at most `maxWaitMs`), commit what settled, then forget the generation. kafkajs rejoins only
+   * once this resolved (kafkajs-patches.ts, rejoin gate).
+   */
+  revoke(consumer: Consumer, maxWaitMs: number): Promise<void>;
   /** `stop()` began: give up retry backoffs of running work (at once, before the consumer disconnects). */
   abortWork(): void;
   /** `stop()`: before kafkajs' disconnect, finish (bounded) and commit what the engine itself runs. */
@@ -78,6 +84,8 @@ export class RunnerCore {
   private readonly fromBeginning: boolean;
   private readonly waitForAssignment: boolean;
   readonly stopTimeoutMs: number;
+  /** How long a rebalance waits for in-flight handlers before this member rejoins. */
+  readonly rebalanceDrainMs: number;
   readonly commitIntervalMs: number;
   private readonly connectBackoff: BackoffOptions;
   private readonly consumerConfig: ConsumerConfig;
@@ -133,6 +141,9 @@ export class RunnerCore {
     this.connectBackoff = options.connectBackoffMs ?? { initial: 500, max: 15_000 };
     this.logger = options.logger ?? new Logger(`ConsumerRunner:${options.groupId}`);
     const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000;
+    // The other members wait in JoinGroup for this one (up to the rebalance timeout): stay well below.
+    this.rebalanceDrainMs = Math.max(0, Math.min(options.rebalanceDrainMs ?? 10_000, Math.floor(rebalanceTimeoutMs / 2)));
     const busyWaitMs = options.maxWaitTimeMs ?? 500;
     // Long fetches at rest, short ones while a partition is paused (libs/messaging/src/kafkajs-patches.ts).
     this.unregisterFetchWaits = registerFetchWaits(options.groupId, {
@@ -143,7 +154,7 @@ export class RunnerCore {
       groupId: options.groupId,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+      rebalanceTimeout: rebalanceTimeoutMs,
       maxWaitTimeInMs: busyWaitMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
@@ -260,12 +271,20 @@ export class RunnerCore {
       if (consumer !== this.consumer) return;
       this.onGroupJoin(event.payload.memberAssignment);
     });
-    consumer.on(REBALANCING, () => {
+    consumer.on(REBALANCING, (event) => {
       if (consumer !== this.consumer) return;
-      // Pipelined work still running belongs to the old generation: commit what settled while the
-      // group still accepts it, then forget it (the new owner starts from the committed offsets).
-      this.engine.dropGeneration(consumer, true);
-      this.epoch++;
+      // Every partition is revoked (eager rebalance). Work still running belongs to the old
+      // generation: let it finish (bounded), commit what settled while the group still accepts it,
+      // then forget it; kafkajs rejoins only after that (the rejoin gate), so the next owner, this
+      // member again or another, starts after the finished work instead of redoing it.
+      const epoch = this.epoch;
+      const revoked = this.engine
+        .revoke(consumer, this.stopping ? 0 : this.rebalanceDrainMs)
+        .catch((error: unknown) => this.logger.warn(`revoking partitions: ${describeError(error)}`))
+        .finally(() => {
+          if (this.epoch === epoch) this.epoch++;
+        });
+      setRejoinGate(this.groupId, event.payload?.memberId, revoked);
     });
     consumer.on(CRASH, (event) => {
       if (consumer !== this.consumer) return;
