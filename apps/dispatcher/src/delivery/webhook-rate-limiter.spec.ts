@@ -125,6 +125,16 @@ describe('WebhookRateLimiter: when the next slot is, and parking a backlog (deci
     expect(limiter.admit('wh_a', 1, { maxParkMs: 10_000 })).toMatchObject({ kind: 'park', slotAt: clock() + 3000 });
   });
 
+  it('a fast webhook whose slot is within the horizon (1 s) waits rather than parks, however many wait', async () => {
+    const { limiter, clock } = frozen(16);
+    for (let i = 0; i < 500; i++) void limiter.take('wh_fast', 1000);
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.admit('wh_fast', 1000)).toEqual({ kind: 'take' }); // slot 500 ms away
+    for (let i = 0; i < 600; i++) void limiter.take('wh_fast', 1000);
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.admit('wh_fast', 1000)).toMatchObject({ kind: 'park', slotAt: clock() + 1100 });
+  });
+
   it('the waiting room holds the slots of the next second, 8 to 16', () => {
     expect([1, 2, 8, 10, 16, 1000].map(defaultMaxWaiting)).toEqual([8, 8, 8, 10, 16, 16]);
   });

@@ -32,12 +32,16 @@ export class WebhookRateLimiter {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxTracked: number;
   private readonly maxWaiting: (perSecond: number) => number;
+  private readonly horizonMs: number;
 
-  constructor(options: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxTracked?: number; maxWaiting?: (perSecond: number) => number } = {}) {
+  constructor(
+    options: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxTracked?: number; maxWaiting?: (perSecond: number) => number; horizonMs?: number } = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.maxTracked = options.maxTracked ?? 10_000;
     this.maxWaiting = options.maxWaiting ?? defaultMaxWaiting;
+    this.horizonMs = options.horizonMs ?? 1000;
   }
 
   /** Deliveries of the webhook waiting for their send slot now. */
@@ -63,7 +67,10 @@ export class WebhookRateLimiter {
    * short queue; a promise beyond `maxParkMs` (the longest tier) is not made: the delivery comes back
    * at that bound and asks again. A delivery coming back from such a park (`returning`) is let in
    * while fewer than twice `maxWaiting` wait (it was promised this time), else parked again at the
-   * queue's end without moving the line. Only advice: the spacing of `take` keeps the rate exact.
+   * queue's end without moving the line. A delivery whose slot is at most `horizonMs` (1 s) away
+   * always waits: a park costs a round trip through a tier (where it may sit behind longer parks of
+   * the same tier partition), and places that free at the webhook's rate within a second delay nobody
+   * by more than that. Only advice: the spacing of `take` keeps the rate exact.
    */
   admit(webhookId: string, perSecond: number, options: { returning?: boolean; maxParkMs?: number } = {}): RateAdmission {
     const interval = 1000 / perSecond;
@@ -75,12 +82,13 @@ export class WebhookRateLimiter {
     const lead = Math.min(1000, (maxWaiting / 2) * interval);
     const maxParkMs = options.maxParkMs ?? Number.POSITIVE_INFINITY;
     if (options.returning) {
-      if (lane.waiting < 2 * maxWaiting) return { kind: 'take' };
+      if (lane.waiting < 2 * maxWaiting || queueEnd - now <= this.horizonMs) return { kind: 'take' };
       return { kind: 'park', slotAt: queueEnd, returnAt: Math.min(now + maxParkMs, Math.max(now, queueEnd - lead)) };
     }
     const promisedAhead = lane.reservedUntil >= queueEnd - interval / 2;
     if (lane.waiting < maxWaiting && !promisedAhead) return { kind: 'take' };
     const slotAt = Math.max(queueEnd, lane.reservedUntil + interval);
+    if (slotAt - now <= this.horizonMs) return { kind: 'take' };
     const returnAt = Math.max(now, slotAt - lead);
     if (returnAt - now > maxParkMs) return { kind: 'park', slotAt, returnAt: now + maxParkMs };
     lane.reservedUntil = slotAt;
