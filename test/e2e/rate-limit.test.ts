@@ -20,6 +20,8 @@ import { createAccount, startSubscriptionApi } from '../api/subscription-api.har
 import { appEnv, baseUrl, ensurePlatformTopics, getJson, suffix, TestKafka, waitReady, waitRouted } from '../dispatch/support.js';
 import { waitFor } from '../support/infra.js';
 import { startRetryScheduler } from '../../apps/retry-scheduler/src/retry-scheduler.app.js';
+import { RetrySchedulerService } from '../../apps/retry-scheduler/src/retry-scheduler.service.js';
+import { DispatchConsumersService } from '../../apps/dispatcher/src/consumers/dispatch-consumers.service.js';
 import { loadRetrySchedulerConfig } from '../../apps/retry-scheduler/src/config/retry-scheduler.config.js';
 import { RETRY_TIER_ATTEMPTS, retryTierTopic, TOPICS } from '@odis/contracts';
 import { connection, seedGroupAtEnd, withAdmin } from '../retry/retry-test-kit.js';
@@ -61,6 +63,15 @@ describe('rate_limit_per_second (real stack, two dispatcher replicas)', () => {
     await seedGroupAtEnd(connection(), schedulerGroup, RETRY_TIER_ATTEMPTS.map((a) => retryTierTopic(a)));
     scheduler = await startRetryScheduler(loadRetrySchedulerConfig({ ...env, RETRY_SCHEDULER_GROUP: schedulerGroup }));
     await Promise.all([...dispatchers, scheduler].map((d) => waitReady(baseUrl(d))));
+    // A steady state before any event: both replicas own a share of each of their groups' partitions, the scheduler its tiers.
+    const owned = (runner: { assignedPartitions(): string[] }) => runner.assignedPartitions();
+    await waitFor(
+      () => {
+        const shares = dispatchers.map((d) => d.get(DispatchConsumersService)).flatMap((s) => [owned(s.deliveries), owned(s.fanOut)]);
+        return shares.every((p) => p.length > 0) && owned(scheduler.get(RetrySchedulerService).runner).length > 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, message: 'both dispatchers and the scheduler own partitions' },
+    );
     const account = await createAccount(`Rate limit ${tag}`);
     accountId = account.accountId;
     auth = { Authorization: `Bearer ${account.apiKey}`, 'Content-Type': 'application/json' };
@@ -99,6 +110,9 @@ describe('rate_limit_per_second (real stack, two dispatcher replicas)', () => {
     expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual(((EVENTS - RATE - 1) / RATE) * 1000);
     // Waiting is not an attempt: every event arrived once, as attempt 1.
     const limitedAttempts = limited.requests.filter((q) => mine.has(String(q.headers['x-odis-event-id'])));
+    const perDelivery = new Map<string, number>();
+    for (const q of limitedAttempts) perDelivery.set(String(q.headers['x-odis-delivery-id']), (perDelivery.get(String(q.headers['x-odis-delivery-id'])) ?? 0) + 1);
+    expect([...perDelivery].filter(([, n]) => n > 1)).toEqual([]); // no delivery sent twice (e.g. a parked one released twice)
     expect(limitedAttempts).toHaveLength(EVENTS);
     expect(new Set(limitedAttempts.map((q) => q.headers['x-odis-attempt']))).toEqual(new Set(['1']));
     // The backlog beyond the waiting room (16 at 20/s) was parked and came back: none lost, none doubled.
@@ -156,7 +170,6 @@ describe('rate_limit_per_second (real stack, two dispatcher replicas)', () => {
       const elapsedS = (Date.now() - arrivals[0]!) / 1000;
       expect(slowSeen.length).toBeGreaterThanOrEqual(Math.floor(elapsedS * 2 * 0.7));
       expect(await parkedForRate()).toBeGreaterThan(parkedBefore + 500);
-      process.stdout.write(`rate backlog: fast webhook's 600 done after ${fastDone} ms; slow webhook ${slowSeen.length} in ${elapsedS.toFixed(1)} s; parked ${(await parkedForRate()) - parkedBefore}\n`);
       await request(server).delete(`/v1/webhooks/${slowId}`).set(auth2);
       await kafka.deleteSubscription(fastId);
     } finally {

@@ -65,8 +65,9 @@ describe('DeliveryJobHandler parks a rate-limited backlog beyond the waiting roo
     const limiter = new WebhookRateLimiter({ now: () => clock, sleep: () => new Promise<void>(() => undefined) });
     const table = { get: (id: string) => (id === 'wh_limited' ? (route as never) : undefined) };
     const park = async (job: DeliveryJob, untilMs: number) => void parked.push({ job, untilMs });
-    const handler = new DeliveryJobHandler(executor, undefined, { limiter, table, park, maxParkMs: 3_600_000 });
-    return { handler, attempted, parked, limiter, advance: (ms: number) => (clock += ms) };
+    const pacing = { limiter, table, park, maxParkMs: 3_600_000 };
+    const handler = new DeliveryJobHandler(executor, undefined, pacing);
+    return { handler, pacing, attempted, parked, limiter, advance: (ms: number) => (clock += ms) };
   }
   const settle = () => new Promise((r) => setImmediate(r));
 
@@ -104,7 +105,7 @@ describe('DeliveryJobHandler parks a rate-limited backlog beyond the waiting roo
     // An ordered webhook's deliveries (with order_key) go through their call's lane, where the head waits for the slot.
     const ordered = rateSetup({ rateLimitPerSecond: 1, active: true, orderByCall: true });
     const lanes = { admit: async () => ({ kind: 'go', token: 1 }), finish: async () => undefined, abandon: () => undefined } as never;
-    const orderedHandler = new DeliveryJobHandler({ runQueued: async () => ({ kind: 'done' }) } as never, undefined, ordered.handler['pacing'], lanes);
+    const orderedHandler = new DeliveryJobHandler({ runQueued: async () => ({ kind: 'done' }) } as never, undefined, ordered.pacing, lanes);
     for (let i = 0; i < 12; i++) void orderedHandler.handle(message(deliveryJobFixture({ subscription_id: 'wh_limited', delivery_id: `dlv_${i}`, order_key: `call_${i}` })));
     await settle();
     expect(ordered.parked).toHaveLength(0);
