@@ -190,9 +190,9 @@ describe('endpoint isolation: a hanging endpoint delays nobody else (end to end)
         expect(late).toBeLessThanOrEqual(3_000);
       }
     }
+    expect(lateness.length).toBeGreaterThan(0); // retries of the hanging webhook were checked
     expect([...seen.values()].some((d) => d.attempts.length === 5)).toBe(true);
     // The breaker kept the pile-up off the endpoint: far fewer attempts than deliveries.
     expect(hanging.count).toBeLessThan(HANGING_DELIVERIES);
-    process.stderr.write(`isolation: hanging endpoint ${hanging.count} attempts over ${seen.size} deliveries; retries after their due time by at most ${Math.max(...lateness)} ms\n`);
   }, 90_000);
 });

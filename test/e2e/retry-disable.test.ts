@@ -126,7 +126,6 @@ describe('retries, disable and re-enable (end to end)', () => {
     expect(new Set(attempts.map((r) => r.body.toString('utf8'))).size).toBe(1);
     for (const r of attempts) expect(verifyOdisSignature(r.body, String(r.headers['x-odis-signature']), secret)).toBe(true);
     const gaps = attempts.slice(1).map((r, i) => r.receivedAt - attempts[i]!.receivedAt);
-    process.stderr.write(`attempt gaps: ${gaps.join(', ')} ms\n`);
     [1000, 2000, 3000, 4000].forEach((expected, i) => expect(Math.abs(gaps[i]! - expected)).toBeLessThanOrEqual(TOLERANCE_MS));
 
     // 2. The webhook reads disabled (through the API), with the reason.

@@ -140,6 +140,20 @@ describe('retry-scheduler (one instance)', () => {
     }
   }, 30_000);
 
+  it('parked records due before one written ahead of them are held behind it and fired once each (decision 0014)', async () => {
+    const key = `wh_${unique('parked')}`;
+    const t0 = Date.now();
+    // One partition of the 4 s tier: a park due in 2.5 s, then four parked later with shorter waits (due now).
+    const head = makeJob({ attempt: 1, due_at: t0 + 2_500, subscription_id: key });
+    const behind = Array.from({ length: 4 }, () => makeJob({ attempt: 1, due_at: t0, subscription_id: key }));
+    const headers = { 'odis-parked': 'rate_limited' };
+    await producer.send({ topic: retryTierTopic(5), acks: -1, messages: [head, ...behind].map((j) => ({ key, value: JSON.stringify(j), headers })) });
+    await waitFor(() => [head, ...behind].every((j) => arrivalsOf(j.delivery_id).length >= 1), { timeoutMs: 15_000, message: 'all 5 fired' });
+    await new Promise((r) => setTimeout(r, 1_500)); // room for a (wrong) second firing to show up
+    expect([head, ...behind].map((j) => arrivalsOf(j.delivery_id).length)).toEqual([1, 1, 1, 1, 1]);
+    for (const j of behind) expect(arrivalsOf(j.delivery_id)[0]!.at).toBeGreaterThanOrEqual(head.due_at);
+  }, 30_000);
+
   it('dead-letters a poison record and keeps its partition flowing', async () => {
     const key = `wh_${unique('poison')}`;
     await producer.send({ topic: retryTierTopic(2), acks: -1, messages: [{ key, value: '{"not":"a job"' }] });

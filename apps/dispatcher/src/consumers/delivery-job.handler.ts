@@ -1,4 +1,4 @@
-import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec, type DeliveryJob } from '@odis/contracts';
+import { checkWebhookBodySize, decodeMessage, deliveryJob, DeliveryJobCodec, KAFKA_HEADERS, type DeliveryJob } from '@odis/contracts';
 import { Outcome, type InboundMessage, type MessageOutcome } from '@odis/messaging';
 import type { AttemptFollowUp } from '../delivery/attempt-follow-up.js';
 import type { DeliveryExecutor, RecordSink, Settlement } from '../delivery/delivery-executor.js';
@@ -14,10 +14,21 @@ export interface RetryAfterParking {
   now?: () => number;
 }
 
+/** The `odis-parked` reason of a delivery parked because its webhook's rate has a backlog (decision 0013). */
+export const RATE_PARK_REASON = 'rate_limited';
+
 /** Paces the deliveries of rate-limited webhooks (decision 0013): the rate is the route's. */
 export interface RatePacing {
   limiter: WebhookRateLimiter;
   table: Pick<RoutingTable, 'get'>;
+  /**
+   * Parks a delivery on the retry path until about `untilMs` (DeliveryExecutor.park with reason
+   * `rate_limited`: same job, nothing recorded or counted), so a backlog beyond the webhook's waiting
+   * room does not hold places of the partition's window. Without it every delivery waits here.
+   */
+  park?: (job: DeliveryJob, untilMs: number) => Promise<unknown>;
+  /** The longest wait a park can be given (the longest tier's delay). */
+  maxParkMs?: number;
 }
 
 /** `webhooks.deliveries` → one attempt (or a skip), recorded before the message counts as done. */
@@ -57,14 +68,40 @@ export class DeliveryJobHandler {
       await this.ordering.finish(turn.token, job, settlement, message.partition);
       return Outcome.done();
     }
-    await this.attempt(job);
+    const pace = this.paceForRate(job, message);
+    if (pace?.kind === 'park') {
+      await this.pacing!.park!(job, pace.untilMs);
+      return Outcome.done();
+    }
+    await this.attempt(job, pace?.slot);
     return Outcome.done();
   }
 
-  private async attempt(job: DeliveryJob): Promise<Settlement> {
+  /**
+   * An unordered delivery of a rate-limited webhook: joins the webhook's queue for a send slot, or,
+   * when the waiting room is full (or deliveries parked earlier are ahead of it), is parked on the
+   * retry path until about its send slot, then asked again. Ordered
+   * deliveries are not parked for rate (a lane attempts one delivery of a call at a time: its head
+   * waits for the slot, decision 0017 keeps the order).
+   */
+  private paceForRate(job: DeliveryJob, message: InboundMessage): { kind: 'park'; untilMs: number } | { kind: 'wait'; slot: Promise<number> } | null {
+    if (!this.pacing?.park) return null;
+    const route = this.pacing.table.get(job.subscription_id);
+    const rate = route?.rateLimitPerSecond;
+    if (rate === undefined || !route!.active) return null;
+    const returning = String(message.headers[KAFKA_HEADERS.parked] ?? '') === RATE_PARK_REASON;
+    const { limiter } = this.pacing;
+    const admission = limiter.admit(job.subscription_id, rate, { returning, maxParkMs: this.pacing.maxParkMs });
+    if (admission.kind === 'park') return { kind: 'park', untilMs: admission.returnAt };
+    // Joins the queue at once (no await between the check and the join), so a batch handled together counts right.
+    return { kind: 'wait', slot: limiter.take(job.subscription_id, rate) };
+  }
+
+  private async attempt(job: DeliveryJob, slot?: Promise<number>): Promise<Settlement> {
     // A rate-limited webhook: wait for its next send slot (waiting is not an attempt).
-    const rate = this.pacing?.table.get(job.subscription_id)?.rateLimitPerSecond;
-    if (rate !== undefined) await this.pacing!.limiter.take(job.subscription_id, rate);
+    const rate = slot ? undefined : this.pacing?.table.get(job.subscription_id)?.rateLimitPerSecond;
+    if (slot) await slot;
+    else if (rate !== undefined) await this.pacing!.limiter.take(job.subscription_id, rate);
     return this.executor.runQueued(job);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type DynamicModule, type Provider } from '@nestjs/common';
-import { EVENT_TOPICS, TOPICS } from '@odis/contracts';
+import { EVENT_TOPICS, TOPICS, type DeliveryJob } from '@odis/contracts';
 import { ConsumerModule, consumerToken, KafkaConnection, startAfter, type ConsumerHandler, type ConsumerRunner, type InboundMessage, type MessageOutcome, type OutboundMessage } from '@odis/messaging';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from '../config/dispatcher.config.js';
 import { CallOrderingCoordinator } from '../delivery/call-ordering.coordinator.js';
@@ -43,8 +43,12 @@ export const callOrderingProvider: Provider = {
 export const deliveryJobHandlerProvider: Provider = {
   provide: DeliveryJobHandler,
   inject: [DeliveryExecutor, AttemptFollowUp, DurableSender, RoutingTable, CallOrderingCoordinator],
-  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender, table: RoutingTable, ordering: CallOrderingCoordinator) =>
-    new DeliveryJobHandler(executor, { followUp, sink }, { limiter: new WebhookRateLimiter(), table }, ordering),
+  useFactory: (executor: DeliveryExecutor, followUp: AttemptFollowUp, sink: DurableSender, table: RoutingTable, ordering: CallOrderingCoordinator) => {
+    // A rate-limited webhook's backlog beyond its waiting room is parked on the retry path (decision 0013).
+    const maxParkMs = executor.parkMaxWaitMs;
+    const park = maxParkMs === null ? undefined : (job: DeliveryJob, untilMs: number) => executor.park(job, untilMs, 'rate_limited');
+    return new DeliveryJobHandler(executor, { followUp, sink }, { limiter: new WebhookRateLimiter(), table, park, maxParkMs: maxParkMs ?? undefined }, ordering);
+  },
 };
 
 /**

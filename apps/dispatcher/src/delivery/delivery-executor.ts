@@ -64,6 +64,8 @@ export interface DispatchCounters {
   parked: number;
   parkedCircuitOpen: number;
   parkedStalled: number;
+  /** Deliveries of a rate-limited webhook parked until about their send slot (decision 0013). */
+  parkedRateLimited: number;
 }
 
 export interface DeliveryExecutorDeps {
@@ -115,6 +117,7 @@ export class DeliveryExecutor {
     parked: 0,
     parkedCircuitOpen: 0,
     parkedStalled: 0,
+    parkedRateLimited: 0,
   };
   private readonly now: () => number;
   private readonly graceMs: number;
@@ -209,11 +212,18 @@ export class DeliveryExecutor {
     return this.now() + breaker.openMs;
   }
 
+  /** The longest wait {@link park} can give, or null when nothing can be parked (no parker, or a one-attempt schedule). */
+  get parkMaxWaitMs(): number | null {
+    const { parker } = this.deps;
+    return parker?.canPark ? parker.maxWaitMs : null;
+  }
+
   /** Parks a delivery on the retry path (not an attempt: nothing is recorded on `webhooks.attempts`). */
   async park(job: DeliveryJob, untilMs: number, reason: ParkReason): Promise<Settlement> {
     const planned = this.deps.parker!.plan(job, untilMs, reason);
     this.counters.parked++;
     if (reason === 'circuit_open') this.counters.parkedCircuitOpen++;
+    else if (reason === 'rate_limited') this.counters.parkedRateLimited++;
     else this.counters.parkedStalled++;
     await this.sendDurably(planned.topic, [planned.message]);
     return { kind: 'waiting', topic: planned.topic, dueAt: planned.dueAt };

@@ -2,7 +2,7 @@ import type { RetrySchedule } from '@odis/config';
 import { DeliveryJobCodec, KAFKA_HEADERS, type DeliveryJob } from '@odis/contracts';
 import type { OutboundMessage } from '@odis/messaging';
 
-export type ParkReason = 'circuit_open' | 'endpoint_stalled';
+export type ParkReason = 'circuit_open' | 'endpoint_stalled' | 'rate_limited';
 
 export interface ParkedDelivery {
   topic: string;

@@ -131,3 +131,24 @@ describe('RetryHandler and parked deliveries (decision 0014)', () => {
     expect(warnings).toEqual([expect.stringContaining('attempt 1 found in the tier of attempt 2')]);
   });
 });
+
+describe('RetryHandler: records in flight together stay behind a head that is not due', () => {
+  it('a due parked record behind one not due is held with it (not released now and again on resume), then released once', async () => {
+    const schedule = RetrySchedule.parse(undefined);
+    let now = failedAt + 1_000;
+    const publisher = new FakePublisher();
+    const handler = new RetryHandler(schedule, publisher, { clock: () => now });
+    const at = (offset: string, dueAt: number, partition = 2) => ({ ...record('webhooks.retry.2', job(1, dueAt)), offset, partition, headers: { 'odis-parked': 'rate_limited' } });
+    // Offset 17 is due in 8 s, offset 18 (parked later with a shorter wait) is due now, 19 too; handed in together.
+    const first = await Promise.all([handler.handle(at('17', now + 8_000)), handler.handle(at('18', now)), handler.handle(at('19', now))]);
+    expect(first).toEqual([{ kind: 'defer', untilMs: now + 8_000 }, { kind: 'defer', untilMs: now + 8_000 }, { kind: 'defer', untilMs: now + 8_000 }]);
+    // Another partition is not held by it.
+    expect(await handler.handle(at('40', now, 3))).toEqual({ kind: 'done' });
+    expect(publisher.published).toHaveLength(1);
+    // The partition resumes at the head once it is due: each record is released once.
+    now += 8_000;
+    const second = await Promise.all([handler.handle(at('17', failedAt + 9_000)), handler.handle(at('18', failedAt + 1_000)), handler.handle(at('19', failedAt + 1_000))]);
+    expect(second).toEqual([{ kind: 'done' }, { kind: 'done' }, { kind: 'done' }]);
+    expect(publisher.published).toHaveLength(4);
+  });
+});

@@ -24,6 +24,11 @@ export interface RetryHandlerOptions {
 export class RetryHandler {
   private readonly clock: () => number;
   private readonly logger: LoggerService;
+  /**
+   * Per tier partition, the decision about the last record handed in (several are in flight at once):
+   * resolves to the instant an earlier record holds the partition until, or null when none does.
+   */
+  private readonly lastDecision = new Map<string, { offset: bigint; heldUntil: Promise<number | null> }>();
 
   constructor(
     private readonly schedule: RetrySchedule,
@@ -42,8 +47,26 @@ export class RetryHandler {
     const job = decoded.value;
 
     const plan = releasePlan(job, tier, message.timestamp);
-    const now = this.clock();
-    if (plan.releaseAtMs > now) return Outcome.deferUntil(plan.releaseAtMs);
+    // Head of line within the records in flight: a record behind one that is not due is not released
+    // either, though it may be due itself (parked records — decision 0014 — can be due before records
+    // written ahead of them). Released now, it would be read and released again once the partition
+    // resumes at the held record (the offsets behind a deferral are not committed).
+    const key = `${message.topic}|${message.partition}`;
+    const offset = BigInt(message.offset);
+    const previous = this.lastDecision.get(key);
+    let decide!: (heldUntil: number | null) => void;
+    this.lastDecision.set(key, { offset, heldUntil: new Promise((resolve) => (decide = resolve)) });
+    let heldUntil: number | null = null;
+    try {
+      // A lower or equal offset starts a new pass over the partition (it was resumed or handed again).
+      const aheadHeldUntil = previous && previous.offset < offset ? await previous.heldUntil : null;
+      const now = this.clock();
+      if (plan.releaseAtMs > now) heldUntil = plan.releaseAtMs;
+      else if (aheadHeldUntil !== null) heldUntil = aheadHeldUntil;
+    } finally {
+      decide(heldUntil);
+    }
+    if (heldUntil !== null) return Outcome.deferUntil(heldUntil);
 
     const position = `${message.topic}[${message.partition}]@${message.offset}`;
     // A Retry-After job (decision 0013) may sit in a longer tier than its attempt's, and one whose wait
