@@ -18,11 +18,14 @@ export class AttemptLogHandler implements ConsumerHandler {
   }
 }
 
+/** The consumer group of the delivery log (one per deployment: every replica shares it). */
+export const ATTEMPT_LOG_GROUP = 'subscription-api.attempt-log';
+
 /** The delivery-log consumer (`webhooks.attempts`); a restarted replica gets its partitions back after the session timeout. */
 export function attemptLogConsumer(sessionTimeoutMs: number): DynamicModule {
   return ConsumerModule.register({
     name: 'attempt-log-consumer',
-    groupId: 'subscription-api.attempt-log',
+    groupId: ATTEMPT_LOG_GROUP,
     topics: [TOPICS.attempts],
     handler: AttemptLogHandler,
     partitionConcurrency: 16,

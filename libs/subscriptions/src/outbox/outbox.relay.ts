@@ -147,9 +147,10 @@ export class OutboxRelay {
     await this.connect();
     if (!this.leader) {
       const res = await this.client!.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.options.lockKey ?? 7_031_001]);
-      this.leader = res.rows[0].ok;
-      if (!this.leader) return this.options.standbyRetryMs ?? 10_000;
+      if (!res.rows[0].ok) return this.options.standbyRetryMs ?? 10_000;
       await this.takeLease();
+      // Only now a leader (health, the pending gauge): before the lease, its epoch and fence are unknown.
+      this.leader = true;
       this.logger.log(`outbox relay is the leader (epoch ${this.epoch})`);
     }
     const published = await this.publishBatch();
