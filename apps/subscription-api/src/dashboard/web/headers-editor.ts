@@ -1,4 +1,4 @@
-import { MAX_HEADERS, rowOfHeader, type HeaderRow } from './delivery-settings.js';
+import { headersFromRows, MAX_HEADERS, rowOfHeader, type HeaderRow } from './delivery-settings.js';
 import { h, uid } from './dom.js';
 
 /**
@@ -78,6 +78,18 @@ export class HeadersEditor {
   /** The rows as typed (the form turns them into `headers`, see headersFromRows). */
   values(): HeaderRow[] {
     return this.rows.map((r) => ({ name: r.name.value, value: r.value.value }));
+  }
+
+  /**
+   * For a submit: clears the previous errors and returns the rows as `headers`, or shows the first
+   * problem beside its row and returns its message.
+   */
+  read(): { headers: Record<string, string> } | { problem: string } {
+    this.clearErrors();
+    const rows = headersFromRows(this.values());
+    if (!('problem' in rows)) return rows;
+    this.rowError(rows.problem.row, rows.problem.message);
+    return { problem: rows.problem.message };
   }
 
   clearErrors(): void {

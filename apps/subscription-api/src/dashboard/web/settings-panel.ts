@@ -1,5 +1,5 @@
 import { ApiError, type Api, type Webhook } from './api.js';
-import { fieldTarget, headersFromRows, ORDERING_LABELS, orderingFromInput, ORDERINGS, rateLimitFromInput, settingsPatch, type Ordering } from './delivery-settings.js';
+import { fieldTarget, ORDERING_LABELS, orderingFromInput, ORDERINGS, rateLimitFromInput, settingsPatch, type Ordering } from './delivery-settings.js';
 import { h, replace, uid } from './dom.js';
 import { FieldError, HeadersEditor } from './headers-editor.js';
 import type { Status } from './status.js';
@@ -137,12 +137,10 @@ export class SettingsPanel {
     const errors: Record<string, FieldError> = { url: urlError, events: eventsError, description: descError, rate_limit_per_second: rate.error, ordering: ordering.error };
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      headers.clearErrors();
       for (const e of Object.values(errors)) e.clear();
-      const rows = headersFromRows(headers.values());
+      const rows = headers.read();
       if ('problem' in rows) {
-        headers.rowError(rows.problem.row, rows.problem.message);
-        this.status.error(new Error(`headers: ${rows.problem.message}`));
+        this.status.error(new Error(`headers: ${rows.problem}`));
         return;
       }
       const patch = settingsPatch(w, {

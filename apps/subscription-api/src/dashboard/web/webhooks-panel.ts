@@ -1,5 +1,5 @@
 import { ApiError, type Api, type EventType, type Webhook } from './api.js';
-import { fieldTarget, headersFromRows, ORDERING_LABELS, rateLimitFromInput } from './delivery-settings.js';
+import { fieldTarget, ORDERING_LABELS, rateLimitFromInput } from './delivery-settings.js';
 import { confirmDialog, Dialog } from './dialog.js';
 import { byId, h, replace, uid } from './dom.js';
 import { FieldError, HeadersEditor } from './headers-editor.js';
@@ -106,12 +106,10 @@ export class WebhooksPanel {
     const errors: Record<string, FieldError> = { url: urlError, events: eventsError, secret: secretError, description: descError, rate_limit_per_second: rate.error, ordering: ordering.error };
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      headers.clearErrors();
       for (const e of Object.values(errors)) e.clear();
-      const rows = headersFromRows(headers.values());
+      const rows = headers.read();
       if ('problem' in rows) {
-        headers.rowError(rows.problem.row, rows.problem.message);
-        this.status.error(new Error(`headers: ${rows.problem.message}`));
+        this.status.error(new Error(`headers: ${rows.problem}`));
         return;
       }
       void this.status.guard(async () => {
